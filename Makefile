@@ -1,0 +1,42 @@
+# Every target does its own set-up on a fresh machine: a virtual environment in .venv with the
+# core and every plugin under plugins/ installed from this repository (editable).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: demo test lint typecheck unit bench clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit("deliverator needs Python 3.11+") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(addsuffix pyproject.toml,$(PLUGINS))
+	$(PIP) install -e . $(addprefix -e ,$(PLUGINS))
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.installed
+	$(PIP) install -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/deliverator demo
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+
+typecheck: $(VENV)/.test-installed
+	$(BIN)/mypy
+
+unit: $(VENV)/.test-installed
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+bench: $(VENV)/.installed
+	$(PIP) install -r benchmarks/requirements.txt
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

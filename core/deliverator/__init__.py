@@ -1,0 +1,84 @@
+"""deliverator: deliver streams of customer events to SaaS tools, with a truthful outcome for
+every event.
+
+What a plugin author may import is exactly what ``__all__`` lists; everything else is the
+core's to change. Names load lazily so that ``deliverator --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from deliverator.classification import Action, Classification
+    from deliverator.clock import Clock, FakeClock, RealClock
+    from deliverator.spec import CheckResult, DestinationSpec
+    from deliverator.errorcodes import ErrorCode
+    from deliverator.errors import ConfigError, PayloadValidationError, PluginError
+    from deliverator.hookspecs import hookimpl
+    from deliverator.http import Headers, HttpClient, HttpResponse, TransportError
+    from deliverator.multistatus import ErrorResponse, MultiStatusResponse, SuccessResponse
+    from deliverator.secret import Secret
+
+_EXPORTS: dict[str, str] = {
+    "Action": "deliverator.classification",
+    "Classification": "deliverator.classification",
+    "Clock": "deliverator.clock",
+    "FakeClock": "deliverator.clock",
+    "RealClock": "deliverator.clock",
+    "CheckResult": "deliverator.spec",
+    "DestinationSpec": "deliverator.spec",
+    "ErrorCode": "deliverator.errorcodes",
+    "ConfigError": "deliverator.errors",
+    "PayloadValidationError": "deliverator.errors",
+    "PluginError": "deliverator.errors",
+    "hookimpl": "deliverator.hookspecs",
+    "Headers": "deliverator.http",
+    "HttpClient": "deliverator.http",
+    "HttpResponse": "deliverator.http",
+    "TransportError": "deliverator.http",
+    "ErrorResponse": "deliverator.multistatus",
+    "MultiStatusResponse": "deliverator.multistatus",
+    "SuccessResponse": "deliverator.multistatus",
+    "Secret": "deliverator.secret",
+}
+
+__all__ = [
+    "Action",
+    "CheckResult",
+    "Classification",
+    "Clock",
+    "ConfigError",
+    "DestinationSpec",
+    "ErrorCode",
+    "ErrorResponse",
+    "FakeClock",
+    "Headers",
+    "HttpClient",
+    "HttpResponse",
+    "MultiStatusResponse",
+    "PayloadValidationError",
+    "PluginError",
+    "RealClock",
+    "Secret",
+    "SuccessResponse",
+    "TransportError",
+    "__version__",
+    "hookimpl",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'deliverator' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

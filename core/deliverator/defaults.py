@@ -1,0 +1,100 @@
+"""The core's own hook implementations, registered ``trylast``: what happens when neither the
+user's error handler nor the destination has an opinion."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from deliverator.classification import Action, Classification
+from deliverator.errorcodes import ErrorCode, is_retryable_status
+from deliverator.hookspecs import hookimpl
+from deliverator.http import HttpResponse, TransportError
+from deliverator.multistatus import MultiStatusResponse
+from deliverator.responsetext import error_text
+
+_MAX_MESSAGE = 500
+
+
+@hookimpl(trylast=True)
+def parse_response(
+    response: HttpResponse, payloads: Sequence[Mapping[str, Any]], settings: Any
+) -> MultiStatusResponse:
+    """Give every item the whole request's status: a destination without per-item answers."""
+    result = MultiStatusResponse()
+    body = _body_value(response)
+    for payload in payloads:
+        if 200 <= response.status < 300:
+            result.push_success(status=response.status, sent=payload, body=body)
+        else:
+            result.push_error(
+                status=response.status,
+                errormessage=describe_response(response),
+                sent=payload,
+                body=body,
+            )
+    return result
+
+
+@hookimpl(trylast=True)
+def classify_error(
+    response: HttpResponse | None, error: BaseException | None, settings: Any
+) -> Classification:
+    """Segment's rule: 2xx succeed; 408, 423, 429 and 5xx except 501 are retried (429 as
+    RATE_LIMITED); a redirect is never a delivery; other statuses fail; transport errors are
+    retried."""
+    if response is None:
+        return classify_exception(error)
+    status = response.status
+    if 200 <= status < 300:
+        return Classification(action=Action.SUCCESS)
+    if status == 429:
+        return Classification(action=Action.RATE_LIMITED, errormessage=describe_response(response))
+    if is_retryable_status(status):
+        return Classification(action=Action.RETRY, errormessage=describe_response(response))
+    if 300 <= status < 400:
+        location = response.headers.get("Location")
+        where = f" to {location}" if location else ""
+        return Classification(
+            action=Action.FAIL,
+            errormessage=f"the destination redirected the request{where} (HTTP {status}); "
+            "a redirect is not a delivery: check the endpoint",
+        )
+    return Classification(action=Action.FAIL, errormessage=describe_response(response))
+
+
+def classify_exception(error: BaseException | None) -> Classification:
+    """Transport failures are retried as 502/504; anything else is a failure we cannot explain."""
+    if isinstance(error, TransportError):
+        status = 504 if error.kind == "timeout" else 502
+        return Classification(
+            action=Action.RETRY,
+            status=status,
+            errortype=ErrorCode.for_status(status),
+            errormessage=str(error),
+        )
+    name = type(error).__name__ if error is not None else "no response"
+    return Classification(
+        action=Action.FAIL,
+        status=500,
+        errortype=ErrorCode.UNKNOWN_ERROR,
+        errormessage=f"sending failed: {name}: {error}",
+    )
+
+
+def describe_response(response: HttpResponse) -> str:
+    """A short message for a whole-request failure: the status and the body's error text."""
+    text = error_text(response)
+    reason = f" {response.reason}" if response.reason else ""
+    if text:
+        return f"HTTP {response.status}{reason}: {text[:_MAX_MESSAGE]}"
+    return f"HTTP {response.status}{reason}"
+
+
+def _body_value(response: HttpResponse) -> Any:
+    if not response.body:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:_MAX_MESSAGE]

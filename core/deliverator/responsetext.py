@@ -1,0 +1,73 @@
+"""The error text of a response, found the way Airbyte users expect.
+
+Shared by the default messages and by ``error_message_contains`` filters so that what a
+filter matches is what the user reads.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import orjson
+
+from deliverator.http import HttpResponse
+
+ERROR_KEYS: Final = (
+    "message",
+    "messages",
+    "error",
+    "errors",
+    "failures",
+    "failure",
+    "detail",
+    "err",
+    "error_message",
+    "msg",
+    "reason",
+    "status_message",
+)
+"""Keys looked up, in order, for a JSON body's error text (Airbyte's order)."""
+
+
+def parse_body(response: HttpResponse) -> Any:
+    """The body as JSON (a JSON string holding JSON is decoded once more), or None."""
+    if not response.body:
+        return None
+    try:
+        value = orjson.loads(response.body)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(value, str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
+
+
+def error_text(response: HttpResponse) -> str:
+    """The first non-empty value of :data:`ERROR_KEYS` in a JSON body (lists joined with
+    ", "), else the raw body text."""
+    value = parse_body(response)
+    if isinstance(value, dict):
+        for key in ERROR_KEYS:
+            found = _as_text(value.get(key))
+            if found:
+                return found
+    if isinstance(value, str):
+        return value
+    return response.text.strip()
+
+
+def _as_text(value: Any) -> str:
+    if value is None or value == "" or value == [] or value == {}:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(filter(None, (_as_text(v) for v in value)))
+    if isinstance(value, dict):
+        for key in ERROR_KEYS:
+            found = _as_text(value.get(key))
+            if found:
+                return found
+        return orjson.dumps(value).decode()
+    return str(value)

@@ -1,0 +1,46 @@
+"""What a destination declares about itself, and the errors a plugin raises.
+
+Kept free of I/O so that plugins, the delivery loop and the CLI can share it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class DestinationSpec:
+    """A destination's name, its settings class and the limits the batcher must respect.
+
+    ``settings_class`` is an attrs class; the config file's ``[destination.settings]`` table is
+    structured into it (unknown keys are config errors). ``default_batch_items`` is used when
+    the config does not say ``batch_size``; ``max_batch_items`` caps what it may say.
+    """
+
+    name: str
+    settings_class: type[Any]
+    max_batch_items: int = 100
+    default_batch_items: int | None = None
+    max_batch_bytes: int | None = None
+    max_item_bytes: int | None = None
+    batch_overhead_bytes: int = 0
+    """Bytes the request body adds around the items (e.g. ``{"batch":[...]}``); the separators
+    between items are counted one byte each."""
+    description: str = ""
+
+    @property
+    def batch_items(self) -> int:
+        """The batch size used when the config file does not set one."""
+        return self.default_batch_items or self.max_batch_items
+
+
+@attrs.frozen(kw_only=True)
+class CheckResult:
+    """What ``deliverator check`` reports: whether the credentials work and what we learnt."""
+
+    ok: bool
+    message: str
+    details: dict[str, Any] = attrs.field(factory=dict)
+    warnings: tuple[str, ...] = ()

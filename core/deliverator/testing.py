@@ -1,0 +1,166 @@
+"""Test helpers for the core and for plugin authors: a real HTTP server on loopback that
+answers from a script and records every request.
+
+Tests of delivery go over real sockets, never a mock of our own transport:
+
+    with ScriptedServer([ScriptedResponse(status=500), ScriptedResponse(status=200)]) as server:
+        ...  # point the destination at server.url
+        assert len(server.requests) == 2
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import attrs
+import orjson
+
+from deliverator.http import Headers
+
+
+@attrs.frozen(kw_only=True)
+class RecordedRequest:
+    """One request the server received."""
+
+    method: str
+    path: str
+    headers: Headers
+    body: bytes
+
+    def json(self) -> Any:
+        """The request body parsed as JSON."""
+        return orjson.loads(self.body)
+
+
+def _encode_body(body: bytes | str | Mapping[str, Any] | Sequence[Any] | None) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode()
+    return orjson.dumps(body)
+
+
+@attrs.frozen(kw_only=True)
+class ScriptedResponse:
+    """One answer: a status, a body (bytes, text, or a value encoded as JSON), headers, an
+    optional delay, or ``drop=True`` to close the connection without answering."""
+
+    status: int = 200
+    body: bytes | str | Mapping[str, Any] | Sequence[Any] | None = None
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    delay_s: float = 0.0
+    drop: bool = False
+
+    def encoded_body(self) -> bytes:
+        """The body as it goes on the wire."""
+        return _encode_body(self.body)
+
+
+Responder = Callable[[RecordedRequest], ScriptedResponse]
+
+
+class ScriptedServer:
+    """A threaded HTTP/1.1 server on 127.0.0.1 and a free port.
+
+    ``script`` is either a list of responses served in order (the last one repeats) or a
+    function from the request to its response.
+    """
+
+    def __init__(self, script: Sequence[ScriptedResponse] | Responder) -> None:
+        self._lock = threading.Lock()
+        self._script = script
+        self._served = 0
+        self.requests: list[RecordedRequest] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:54321``."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        return int(self._server.server_address[1])
+
+    def __enter__(self) -> ScriptedServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _respond(self, request: RecordedRequest) -> ScriptedResponse:
+        with self._lock:
+            self.requests.append(request)
+            if callable(self._script):
+                script: Responder = self._script
+            else:
+                responses = list(self._script)
+                chosen = responses[min(self._served, len(responses) - 1)]
+                self._served += 1
+                return chosen
+        return script(request)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                request = RecordedRequest(
+                    method=self.command,
+                    path=self.path,
+                    headers=Headers(dict(self.headers.items())),
+                    body=body,
+                )
+                response = outer._respond(request)
+                if response.delay_s:
+                    time.sleep(response.delay_s)
+                if response.drop:
+                    self.close_connection = True
+                    try:
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    return
+                payload = response.encoded_body()
+                self.send_response(response.status)
+                headers = {k.lower(): v for k, v in response.headers.items()}
+                if "content-type" not in headers and payload:
+                    self.send_header("Content-Type", "application/json")
+                for key, value in response.headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+        return Handler

@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from deliverator.classification import Action, Classification
     from deliverator.clock import Clock, FakeClock, RealClock
-    from deliverator.spec import CheckResult, DestinationSpec
+    from deliverator.spec import CheckResult, DemoSetup, DestinationSpec
     from deliverator.errorcodes import ErrorCode
     from deliverator.errors import ConfigError, PayloadValidationError, PluginError
     from deliverator.hookspecs import hookimpl
@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "FakeClock": "deliverator.clock",
     "RealClock": "deliverator.clock",
     "CheckResult": "deliverator.spec",
+    "DemoSetup": "deliverator.spec",
     "DestinationSpec": "deliverator.spec",
     "ErrorCode": "deliverator.errorcodes",
     "ConfigError": "deliverator.errors",
@@ -52,6 +53,7 @@ __all__ = [
     "Classification",
     "Clock",
     "ConfigError",
+    "DemoSetup",
     "DestinationSpec",
     "ErrorCode",
     "ErrorResponse",

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     import click
 
     from deliverator.classification import Classification
-    from deliverator.spec import CheckResult, DestinationSpec
+    from contextlib import AbstractContextManager
+
+    from deliverator.spec import CheckResult, DemoSetup, DestinationSpec
     from deliverator.http import HttpClient, HttpResponse
     from deliverator.multistatus import MultiStatusResponse
 
@@ -80,6 +82,12 @@ def check_credentials(settings: Any, http: HttpClient) -> CheckResult | None:
 
     Return None when the destination has no way to check.
     """
+
+
+@hookspec(firstresult=True)
+def demo_environment() -> AbstractContextManager[DemoSetup] | None:
+    """Offer a self-contained demo for ``deliverator demo``: a context manager that starts a
+    local stand-in of the service and yields a :class:`DemoSetup`, stopping it on exit."""
 
 
 @hookspec

@@ -5,6 +5,8 @@ Kept free of I/O so that plugins, the delivery loop and the CLI can share it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -44,3 +46,15 @@ class CheckResult:
     message: str
     details: dict[str, Any] = attrs.field(factory=dict)
     warnings: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class DemoSetup:
+    """What ``deliverator demo`` needs from a destination that can run a demo on its own: the
+    settings for a local stand-in of the service, a bundled sample stream, and a way to ask the
+    stand-in how many distinct items it accepted."""
+
+    settings: dict[str, Any]
+    events_path: Path
+    description: str
+    received: Callable[[], int]

@@ -17,9 +17,7 @@ _MAX_MESSAGE = 500
 
 
 @hookimpl(trylast=True)
-def parse_response(
-    response: HttpResponse, payloads: Sequence[Mapping[str, Any]], settings: Any
-) -> MultiStatusResponse:
+def parse_response(response: HttpResponse, payloads: Sequence[Mapping[str, Any]], settings: Any) -> MultiStatusResponse:
     """Give every item the whole request's status: a destination without per-item answers."""
     result = MultiStatusResponse()
     body = _body_value(response)
@@ -37,12 +35,10 @@ def parse_response(
 
 
 @hookimpl(trylast=True)
-def classify_error(
-    response: HttpResponse | None, error: BaseException | None, settings: Any
-) -> Classification:
+def classify_error(response: HttpResponse | None, error: BaseException | None, settings: Any) -> Classification:
     """Segment's rule: 2xx succeed; 408, 423, 429 and 5xx except 501 are retried (429 as
     RATE_LIMITED); a redirect is never a delivery; other statuses fail; transport errors are
-    retried."""
+    retried. One addition: a 413 splits the batch, since a smaller request may well pass."""
     if response is None:
         return classify_exception(error)
     status = response.status
@@ -52,6 +48,13 @@ def classify_error(
         return Classification(action=Action.RATE_LIMITED, errormessage=describe_response(response))
     if is_retryable_status(status):
         return Classification(action=Action.RETRY, errormessage=describe_response(response))
+    if status == 413:
+        return Classification(
+            action=Action.SPLIT,
+            status=413,
+            errortype=ErrorCode.PAYLOAD_TOO_LARGE,
+            errormessage=describe_response(response),
+        )
     if 300 <= status < 400:
         location = response.headers.get("Location")
         where = f" to {location}" if location else ""

@@ -106,18 +106,14 @@ class Destination:
             raise PluginError("send_batch must return an HttpResponse")
         return response
 
-    def parse_response(
-        self, response: HttpResponse, payloads: Sequence[Mapping[str, Any]]
-    ) -> MultiStatusResponse:
+    def parse_response(self, response: HttpResponse, payloads: Sequence[Mapping[str, Any]]) -> MultiStatusResponse:
         """Per-item results of a request classified SUCCESS."""
         result = self._parse(response=response, payloads=payloads, settings=self.settings)
         if not isinstance(result, MultiStatusResponse):
             raise PluginError("parse_response must return a MultiStatusResponse")
         return result
 
-    def classify(
-        self, response: HttpResponse | None = None, error: BaseException | None = None
-    ) -> Classification:
+    def classify(self, response: HttpResponse | None = None, error: BaseException | None = None) -> Classification:
         """What to do with a whole-request outcome (the core defaults always answer)."""
         result = self._classify(response=response, error=error, settings=self.settings)
         if not isinstance(result, Classification):

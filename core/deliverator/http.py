@@ -113,9 +113,7 @@ class HttpClient:
             maxsize=max(1, self.settings.pool_size),
             block=True,
             retries=False,
-            timeout=urllib3.Timeout(
-                connect=self.settings.connect_timeout_s, read=self.settings.read_timeout_s
-            ),
+            timeout=urllib3.Timeout(connect=self.settings.connect_timeout_s, read=self.settings.read_timeout_s),
             ssl_context=ssl_context,
         )
 
@@ -148,7 +146,9 @@ class HttpClient:
         except (NewConnectionError, ProtocolError) as exc:
             raise TransportError("connect", f"{method} {_safe_url(url)}: connection failed: {_reason(exc)}") from None
         except HTTPError as exc:
-            raise TransportError("protocol", f"{method} {_safe_url(url)}: {type(exc).__name__}: {_reason(exc)}") from None
+            raise TransportError(
+                "protocol", f"{method} {_safe_url(url)}: {type(exc).__name__}: {_reason(exc)}"
+            ) from None
         try:
             body_bytes = self._read_capped(raw)
             return HttpResponse(

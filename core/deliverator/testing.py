@@ -10,6 +10,7 @@ Tests of delivery go over real sockets, never a mock of our own transport:
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -145,10 +146,8 @@ class ScriptedServer:
                     time.sleep(response.delay_s)
                 if response.drop:
                     self.close_connection = True
-                    try:
+                    with contextlib.suppress(OSError):
                         self.connection.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
                     return
                 payload = response.encoded_body()
                 self.send_response(response.status)

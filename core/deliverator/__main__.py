@@ -1,0 +1,5 @@
+"""``python -m deliverator`` runs the command line."""
+
+from deliverator.cli import main
+
+main()

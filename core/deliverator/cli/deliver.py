@@ -1,0 +1,50 @@
+"""``deliverator deliver INPUT --config FILE``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from deliverator.cli.errors import EXIT_FAILURES, EXIT_OK, config_errors, fail
+from deliverator.cli.running import default_paths, deliver
+from deliverator.config import load_config
+
+
+@click.command()
+@click.argument("input", metavar="INPUT", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option(
+    "--config", "config_path", required=True, type=click.Path(dir_okay=False), help="The TOML configuration file."
+)
+@click.option(
+    "--results", type=str, default=None, help="Outcome records (JSONL). Default: INPUT.results.jsonl; '-' for stdout."
+)
+@click.option(
+    "--dead-letter",
+    "dead_letter",
+    type=str,
+    default=None,
+    help="Failed events (JSONL). Default: INPUT.dead-letter.jsonl.",
+)
+@click.option("--no-progress", is_flag=True, help="Do not show a progress bar.")
+def command(input: str, config_path: str, results: str | None, dead_letter: str | None, no_progress: bool) -> None:
+    """Deliver INPUT (a JSONL file of Segment events, a dead-letter file, or - for stdin).
+
+    Exits 0 when every event was delivered or ignored, 1 when some event failed, 2 on a usage or
+    configuration error.
+    """
+    input_path = None if input == "-" else Path(input)
+    if input_path is not None and not input_path.is_file():
+        fail(f"input file not found: {input}")
+    with config_errors():
+        config = load_config(config_path)
+        files = default_paths(input_path, results, dead_letter)
+        summary = deliver(config, files, show_progress=not no_progress)
+    out = sys.stderr if files.results is None else sys.stdout
+    click.echo(summary.line(), file=out)
+    if files.results is not None:
+        click.echo(f"outcomes: {files.results}", file=out)
+    if summary.failed and files.dead_letters is not None:
+        click.echo(f"dead letters: {files.dead_letters}", file=out)
+    sys.exit(EXIT_FAILURES if summary.failed else EXIT_OK)

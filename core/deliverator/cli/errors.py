@@ -1,0 +1,38 @@
+"""How the command line reports problems: a message on stderr, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import click
+
+from deliverator.errors import ConfigError, PluginError
+
+EXIT_OK = 0
+EXIT_FAILURES = 1
+EXIT_USAGE = 2
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``message`` as an error and exit 2 (usage or configuration problem)."""
+    click.echo(f"deliverator: error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+@contextmanager
+def config_errors() -> Iterator[None]:
+    """Turn configuration and plugin errors into exit 2 with a one-line message."""
+    try:
+        yield
+    except ConfigError as exc:
+        fail(f"configuration: {exc}")
+    except PluginError as exc:
+        fail(str(exc))
+
+
+def warn(message: str, echo: Callable[..., None] = click.echo) -> None:
+    """Print a warning on stderr."""
+    echo(f"deliverator: warning: {message}", err=True)

@@ -1,0 +1,104 @@
+"""Running one delivery from the command line: files, signals, progress, summary.
+
+Shared by ``deliver`` and ``demo``.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+import attrs
+
+from deliverator.cli.errors import warn
+from deliverator.cli.progress import ProgressDisplay
+from deliverator.clock import RealClock
+from deliverator.config import Config
+from deliverator.delivery import DeliveryRun, RunOptions, Summary
+from deliverator.delivery.writer import OutcomeWriter
+from deliverator.errorhandling import RequestPacer
+from deliverator.session import http_client, open_session
+
+
+@attrs.frozen(kw_only=True)
+class DeliveryFiles:
+    """Where a delivery reads from and writes to (None for stdin/stdout)."""
+
+    input: Path | None
+    results: Path | None
+    dead_letters: Path | None
+
+
+def default_paths(input_path: Path | None, results: str | None, dead: str | None) -> DeliveryFiles:
+    """``events.jsonl`` -> ``events.results.jsonl`` and ``events.dead-letter.jsonl``; stdin ->
+    the same names with the stem ``stdin`` in the working directory. ``-`` means stdout."""
+    stem = input_path.with_suffix("") if input_path is not None else Path("stdin")
+    results_path = None if results == "-" else Path(results) if results else Path(f"{stem}.results.jsonl")
+    dead_path = Path(dead) if dead else Path(f"{stem}.dead-letter.jsonl")
+    return DeliveryFiles(input=input_path, results=results_path, dead_letters=dead_path)
+
+
+@contextmanager
+def _cancel_on_signals(run: DeliveryRun) -> Iterator[None]:
+    """First Ctrl-C or SIGTERM: cancel gracefully. A second Ctrl-C stops at once."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        warn("stopping: finishing in-flight requests, then recording every unfinished event as cancelled")
+        run.cancel()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def deliver(config: Config, files: DeliveryFiles, show_progress: bool, label: str = "delivering") -> Summary:
+    """Deliver ``files.input`` as ``config`` says; returns the summary."""
+    session = open_session(config)
+    for message in session.warnings:
+        warn(message)
+    destination = session.destination
+    spec = destination.spec
+    batch_size = config.delivery.batch_size or spec.batch_items
+    if batch_size > spec.max_batch_items:
+        warn(f"batch_size {batch_size} is over {spec.name}'s limit; using {spec.max_batch_items}")
+        batch_size = spec.max_batch_items
+    options = RunOptions(
+        batch_size=batch_size,
+        concurrency=config.delivery.concurrency,
+        linger_s=config.delivery.linger_s,
+        max_line_bytes=config.delivery.max_line_bytes,
+        cancel_grace_s=config.delivery.cancel_grace_s,
+    )
+    clock = RealClock()
+    with ExitStack() as stack:
+        source: IO[bytes] = stack.enter_context(files.input.open("rb")) if files.input is not None else sys.stdin.buffer
+        results: IO[bytes] = (
+            stack.enter_context(files.results.open("wb")) if files.results is not None else sys.stdout.buffer
+        )
+        dead = stack.enter_context(files.dead_letters.open("wb")) if files.dead_letters is not None else None
+        total_bytes = files.input.stat().st_size if files.input is not None else None
+        display = stack.enter_context(ProgressDisplay(show_progress, total_bytes, label))
+        run = DeliveryRun(
+            destination,
+            http_client(config),
+            options,
+            OutcomeWriter(results, dead),
+            config.error_handler,
+            clock=clock,
+            pacer=RequestPacer(clock, config.delivery.max_requests_per_second),
+            progress=display.update,
+        )
+        with _cancel_on_signals(run):
+            summary = run.run(source)
+        if run.reader_error:
+            warn(run.reader_error)
+    return summary

@@ -1,0 +1,61 @@
+"""The queues and shared counters that connect the reader, the senders and the coordinator.
+
+Batches travel reader/coordinator -> senders through a bounded queue (backpressure keeps memory
+flat however long the input); everything else travels to the coordinator through one results
+queue, so only the coordinator records outcomes.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Any, Final
+
+from deliverator.delivery.items import Item
+
+# Kinds of message on the results queue (the first element of each tuple).
+REJECTED: Final = "rejected"  # (REJECTED, item, status, errortype, message): never sendable
+READER_DONE: Final = "reader_done"  # (READER_DONE, records_read, error_or_None)
+SENT: Final = "sent"  # (SENT, batch, response, error, classification, statuses)
+UNSENT: Final = "unsent"  # (UNSENT, batch): not sent because the run is stopping
+
+
+class Channels:
+    """Shared plumbing of one run."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.batches: queue.Queue[list[Item] | None] = queue.Queue(maxsize=max(2, concurrency * 2))
+        self.results: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self._in_flight: dict[int, list[Item]] = {}
+
+    def dispatch(self, batch: list[Item]) -> bool:
+        """Hand ``batch`` to the senders; False (batch not taken) once the run is stopping."""
+        with self._lock:
+            self._in_flight[id(batch)] = batch
+        while True:
+            try:
+                self.batches.put(batch, timeout=0.2)
+                return True
+            except queue.Full:
+                if self.stop.is_set():
+                    self.settle(batch)
+                    return False
+
+    def settle(self, batch: list[Item]) -> None:
+        """``batch`` is back with the coordinator: no longer in flight."""
+        with self._lock:
+            self._in_flight.pop(id(batch), None)
+
+    @property
+    def outstanding(self) -> int:
+        """Batches dispatched and not yet settled."""
+        return len(self._in_flight)
+
+    def unsettled(self) -> list[list[Item]]:
+        """Every batch still out (used once, when a cancelled run gives up waiting)."""
+        with self._lock:
+            batches = list(self._in_flight.values())
+            self._in_flight.clear()
+            return batches

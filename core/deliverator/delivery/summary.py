@@ -1,0 +1,38 @@
+"""What a run did, in numbers: the end-of-run line and the demo's table."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import attrs
+
+
+@attrs.define(kw_only=True)
+class Summary:
+    """Counts kept by the outcome writer and the senders."""
+
+    delivered: int = 0
+    failed: int = 0
+    ignored: int = 0
+    requests: int = 0
+    retried_items: int = 0
+    rate_limited: int = 0
+    cancelled: bool = False
+    failures_by_type: Counter[str] = attrs.field(factory=Counter)
+
+    @property
+    def total(self) -> int:
+        """Records that reached an outcome."""
+        return self.delivered + self.failed + self.ignored
+
+    def line(self) -> str:
+        """The one-line summary printed at the end of ``deliver``."""
+        text = f"{self.delivered} delivered, {self.failed} failed, {self.ignored} ignored"
+        extras = []
+        if self.retried_items:
+            extras.append(f"{self.retried_items} retries")
+        if self.rate_limited:
+            extras.append(f"{self.rate_limited} rate-limited responses")
+        if self.cancelled:
+            extras.append("cancelled")
+        return f"{text} ({', '.join(extras)})" if extras else text

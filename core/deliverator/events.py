@@ -1,0 +1,103 @@
+"""Reading input records and checking them against the Segment spec.
+
+The checks here are the ones every destination needs (a known ``type``, someone to attribute
+the event to, the fields each type cannot do without). A destination's ``build_payload`` adds
+its own on top by raising ``PayloadValidationError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import orjson
+
+EVENT_TYPES: Final = frozenset({"identify", "track", "page", "screen", "group", "alias"})
+
+_REQUIRED_BY_TYPE: Final[dict[str, str]] = {
+    "track": "event",
+    "group": "groupId",
+    "alias": "previousId",
+}
+
+_DEAD_LETTER_KEYS: Final = frozenset({"event", "index", "errortype", "errormessage"})
+
+
+class InvalidRecord(ValueError):
+    """An input record that can never be sent; the message names the problem.
+
+    ``raw`` is the original line when it differs from the line read (a re-delivered dead
+    letter), so that the new dead letter carries the original again and not a wrapper.
+    """
+
+    raw: bytes | None = None
+
+
+def _present(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(value.strip())
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_event(event: Any) -> dict[str, Any]:
+    """Return ``event`` if it is a sendable Segment event, else raise :class:`InvalidRecord`."""
+    if not isinstance(event, dict):
+        raise InvalidRecord(f"record is not a JSON object (got {_json_kind(event)})")
+    kind = event.get("type")
+    if kind is None:
+        raise InvalidRecord("missing field 'type'")
+    if kind not in EVENT_TYPES:
+        expected = ", ".join(sorted(EVENT_TYPES))
+        raise InvalidRecord(f"unknown type {kind!r} (expected one of: {expected})")
+    if not (_present(event.get("userId")) or _present(event.get("anonymousId"))):
+        raise InvalidRecord(f"{kind} event needs 'userId' or 'anonymousId'")
+    required = _REQUIRED_BY_TYPE.get(kind)
+    if required is not None and not _present(event.get(required)):
+        raise InvalidRecord(f"{kind} event needs {required!r}")
+    return event
+
+
+def decode_record(line: bytes) -> tuple[Any, bytes]:
+    """Parse one input line into (record, original line).
+
+    A dead-letter record yields the original event it carries, and that event's own line, so
+    that re-delivering a dead-letter file behaves like delivering the original input. Raises
+    :class:`InvalidRecord` for a line that is not JSON.
+    """
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRecord(f"line is not valid JSON: {exc}") from None
+    if isinstance(value, dict) and "type" not in value and value.keys() >= _DEAD_LETTER_KEYS:
+        original = value["event"]
+        if isinstance(original, str):
+            # The dead letter kept a raw line that was not a JSON object: judge it again.
+            try:
+                return decode_record(original.encode())
+            except InvalidRecord as exc:
+                exc.raw = original.encode()
+                raise
+        return original, orjson.dumps(original)
+    return value, line
+
+
+def message_id_of(event: Any) -> str | None:
+    """The event's ``messageId`` when it is a string."""
+    if isinstance(event, dict):
+        value = event.get("messageId")
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if value is None:
+        return "null"
+    return type(value).__name__

@@ -1,0 +1,107 @@
+"""Outcome records: one JSON line per input record, and dead letters for the failures.
+
+The record's fields are a contract (DESIGN.md "Outcome records"); :class:`Outcome` is the typed
+view used by tests and tools, while the writer builds lines directly for speed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import attrs
+import orjson
+
+from deliverator.errorcodes import ErrorCode
+
+DELIVERED: Final = "delivered"
+FAILED: Final = "failed"
+IGNORED: Final = "ignored"
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    """The final fate of one input record."""
+
+    index: int
+    message_id: str | None
+    outcome: str = attrs.field(validator=attrs.validators.in_((DELIVERED, FAILED, IGNORED)))
+    status: int
+    errortype: ErrorCode | None = None
+    errormessage: str | None = None
+    attempts: int = 0
+    sent: Any = None
+    body: Any = None
+
+
+def outcome_line(
+    index: int,
+    message_id: str | None,
+    outcome: str,
+    status: int,
+    errortype: str | None,
+    errormessage: str | None,
+    attempts: int,
+    sent: Any,
+    body: Any,
+) -> bytes:
+    """One outcome record as a JSON line."""
+    return orjson.dumps(
+        {
+            "index": index,
+            "message_id": message_id,
+            "outcome": outcome,
+            "status": status,
+            "errortype": errortype,
+            "errormessage": errormessage,
+            "attempts": attempts,
+            "sent": sent,
+            "body": body,
+        },
+        option=orjson.OPT_APPEND_NEWLINE,
+        default=_fallback,
+    )
+
+
+def dead_letter_line(
+    raw: bytes,
+    index: int,
+    status: int,
+    errortype: str | None,
+    errormessage: str | None,
+    attempts: int,
+) -> bytes:
+    """One dead letter: the original record under ``event`` (the raw line as a string when it
+    was not a JSON object) plus why it failed."""
+    try:
+        original: Any = orjson.loads(raw)
+        event: Any = orjson.Fragment(raw.strip()) if isinstance(original, dict) else raw.decode("utf-8", "replace")
+    except orjson.JSONDecodeError:
+        event = raw.decode("utf-8", "replace")
+    return orjson.dumps(
+        {
+            "event": event,
+            "index": index,
+            "status": status,
+            "errortype": errortype,
+            "errormessage": errormessage,
+            "attempts": attempts,
+        },
+        option=orjson.OPT_APPEND_NEWLINE,
+    )
+
+
+def read_outcomes(data: bytes) -> list[Outcome]:
+    """Parse an outcome file's contents (for tests and tools)."""
+    result = []
+    for line in data.splitlines():
+        if line.strip():
+            fields = orjson.loads(line)
+            if fields.get("errortype") is not None:
+                fields["errortype"] = ErrorCode(fields["errortype"])
+            result.append(Outcome(**fields))
+    return result
+
+
+def _fallback(value: Any) -> Any:
+    # A plugin may put anything in sent/body; an outcome record must still be written.
+    return repr(value)

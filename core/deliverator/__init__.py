@@ -15,13 +15,13 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from deliverator.classification import Action, Classification
     from deliverator.clock import Clock, FakeClock, RealClock
-    from deliverator.spec import CheckResult, DemoSetup, DestinationSpec
     from deliverator.errorcodes import ErrorCode
     from deliverator.errors import ConfigError, PayloadValidationError, PluginError
     from deliverator.hookspecs import hookimpl
     from deliverator.http import Headers, HttpClient, HttpResponse, TransportError
     from deliverator.multistatus import ErrorResponse, MultiStatusResponse, SuccessResponse
     from deliverator.secret import Secret
+    from deliverator.spec import CheckResult, DemoSetup, DestinationSpec
 
 _EXPORTS: dict[str, str] = {
     "Action": "deliverator.classification",

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     import click
 
     from deliverator.classification import Classification
-    from contextlib import AbstractContextManager
-
-    from deliverator.spec import CheckResult, DemoSetup, DestinationSpec
     from deliverator.http import HttpClient, HttpResponse
     from deliverator.multistatus import MultiStatusResponse
+    from deliverator.spec import CheckResult, DemoSetup, DestinationSpec
 
 hookspec = pluggy.HookspecMarker("deliverator")
 hookimpl = pluggy.HookimplMarker("deliverator")
@@ -54,9 +54,7 @@ def send_batch(payloads: Sequence[Mapping[str, Any]], settings: Any, http: HttpC
 
 
 @hookspec(firstresult=True)
-def parse_response(
-    response: HttpResponse, payloads: Sequence[Mapping[str, Any]], settings: Any
-) -> MultiStatusResponse:
+def parse_response(response: HttpResponse, payloads: Sequence[Mapping[str, Any]], settings: Any) -> MultiStatusResponse:
     """Say what happened to each payload of a request classified SUCCESS.
 
     Return one entry per payload, in the same order. A retryable error entry sends that item
@@ -65,9 +63,7 @@ def parse_response(
 
 
 @hookspec(firstresult=True)
-def classify_error(
-    response: HttpResponse | None, error: BaseException | None, settings: Any
-) -> Classification | None:
+def classify_error(response: HttpResponse | None, error: BaseException | None, settings: Any) -> Classification | None:
     """Decide what a whole-request outcome means: SUCCESS, RETRY, RATE_LIMITED, IGNORE, FAIL
     or SPLIT.
 

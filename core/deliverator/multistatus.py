@@ -116,22 +116,16 @@ class MultiStatusResponse:
         self._grow_to(index)
         self._items[index] = as_success(response if response is not None else fields)
 
-    def set_error(
-        self, index: int, response: ErrorResponse | Mapping[str, Any] | None = None, **fields: Any
-    ) -> None:
+    def set_error(self, index: int, response: ErrorResponse | Mapping[str, Any] | None = None, **fields: Any) -> None:
         """Record item ``index`` as failed (from a response, a mapping or keyword fields)."""
         self._grow_to(index)
         self._items[index] = as_error(response if response is not None else fields)
 
-    def push_success(
-        self, response: SuccessResponse | Mapping[str, Any] | None = None, **fields: Any
-    ) -> None:
+    def push_success(self, response: SuccessResponse | Mapping[str, Any] | None = None, **fields: Any) -> None:
         """Append a success."""
         self._items.append(as_success(response if response is not None else fields))
 
-    def push_error(
-        self, response: ErrorResponse | Mapping[str, Any] | None = None, **fields: Any
-    ) -> None:
+    def push_error(self, response: ErrorResponse | Mapping[str, Any] | None = None, **fields: Any) -> None:
         """Append an error."""
         self._items.append(as_error(response if response is not None else fields))
 

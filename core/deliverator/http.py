@@ -58,12 +58,16 @@ class Headers(Mapping[str, str]):
         return f"Headers({dict(self.items())!r})"
 
 
+def _as_headers(headers: Mapping[str, str] | None) -> Headers:
+    return headers if isinstance(headers, Headers) else Headers(headers)
+
+
 @attrs.frozen(kw_only=True)
 class HttpResponse:
     """What a destination answered: status, case-insensitive headers and the body bytes."""
 
     status: int
-    headers: Headers = attrs.field(factory=Headers, converter=lambda h: h if isinstance(h, Headers) else Headers(h))
+    headers: Headers = attrs.field(factory=Headers, converter=_as_headers)
     body: bytes = b""
     reason: str = ""
 

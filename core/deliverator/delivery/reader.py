@@ -148,12 +148,12 @@ class Reader:
         return index
 
     def _record_rest_as_cancelled(
-        self, line: bytes, fits: bool, lines: Iterator[tuple[bytes, bool]], index: int
+        self, first_line: bytes, first_fits: bool, lines: Iterator[tuple[bytes, bool]], index: int
     ) -> int:
         """The run is stopping: every record not read yet still gets its outcome (cancelled,
         never sent), so the dead-letter file holds everything that was not delivered."""
         message = "the run was cancelled before this event was sent"
-        for line, fits in itertools.chain([(line, fits)], lines):
+        for line, fits in itertools.chain([(first_line, first_fits)], lines):
             self.bytes_read += len(line)
             stripped = line.strip() if fits else line
             if not stripped:

@@ -94,7 +94,11 @@ def to_epoch_ms(value: Any) -> int:
     if isinstance(value, str):
         text = value.strip()
         if _EPOCH_NUMBER.fullmatch(text):
-            return epoch_number_to_ms(float(text) if "." in text else int(text))
+            try:
+                number = float(text) if "." in text else int(text)
+            except ValueError:  # more digits than Python converts
+                raise TimestampError(f"{_shorten(value)!r} is too long to be a Unix time") from None
+            return epoch_number_to_ms(number)
         ms = iso8601_to_ms(text, strict=False)
         if ms is None:
             raise TimestampError(f"{_shorten(value)!r} is neither ISO-8601 nor a Unix time")

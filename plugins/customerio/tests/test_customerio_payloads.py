@@ -4,6 +4,7 @@ events that cannot be mapped."""
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -320,3 +321,20 @@ def test_any_well_formed_event_maps_without_changing_it_and_the_same_way_twice(
     assert event == original
     assert destination.build_payload(copy.deepcopy(event)) == first
     assert first["type"] in ("person", "object")
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])  # a stateless factory
+@given(
+    st.one_of(st.text(min_size=1), st.integers(min_value=0)),
+    st.integers(min_value=0, max_value=253_402_300_799_999),
+)
+def test_any_message_id_and_time_give_a_ulid_that_decodes_to_the_event_time(
+    make_destination: Any, message_id: Any, time_ms: int
+) -> None:
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=time_ms)
+    event = {"type": "track", "userId": "u", "event": "E", "messageId": message_id}
+    event["timestamp"] = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    item = make_destination().build_payload(event)
+    assert is_ulid(item["id"])
+    assert decode_ulid(item["id"])[0] == time_ms
+    assert item["timestamp"] == time_ms // 1000

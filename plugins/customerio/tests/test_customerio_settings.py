@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
-from deliverator import ConfigError, PayloadValidationError, Secret
+from deliverator import ConfigError, PayloadValidationError, Secret, TransportError
 from deliverator.convert import structure_config
 from deliverator.testing import ScriptedResponse
 from deliverator_customerio.settings import CustomerIOSettings
@@ -88,3 +88,11 @@ def test_the_key_appears_in_no_outcome_text(send_batch: Any, api_key: str, statu
     assert not any(api_key in text for text in seen)
     # ... while the request itself did authenticate with it (the test could not pass vacuously).
     assert exchange.requests[0].headers["Authorization"].startswith("Basic ")
+
+
+def test_transport_error_text_never_holds_the_key(make_destination: Any, http: Any, service: Any, api_key: str) -> None:
+    server = service(ScriptedResponse(drop=True))
+    with pytest.raises(TransportError) as raised:
+        make_destination(endpoint=server.url).send_batch([{"type": "person"}], http)
+    assert api_key not in str(raised.value) and api_key not in repr(raised.value)
+    assert "Basic" not in str(raised.value)

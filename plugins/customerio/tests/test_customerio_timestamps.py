@@ -56,7 +56,21 @@ def test_supported_forms_convert_to_unix_seconds(value: Any, seconds: int) -> No
 
 @pytest.mark.parametrize(
     "value",
-    ["yesterday", "2024-13-01T00:00:00Z", "2024-04-05T25:00:00Z", "", "12abc", True, None, [], {}, float("nan")],
+    [
+        "yesterday",
+        "2024-13-01T00:00:00Z",
+        "2024-04-05T25:00:00Z",
+        "",
+        "12abc",
+        "9" * 5000,
+        "9" * 400 + ".5",
+        True,
+        None,
+        [],
+        {},
+        float("nan"),
+        float("inf"),
+    ],
 )
 def test_unreadable_values_raise_a_timestamp_error(value: Any) -> None:
     with pytest.raises(TimestampError):

@@ -1,0 +1,113 @@
+"""The small pieces: TOML config writing, outcome tallies, hot-spot aggregation, the report's
+figures, and the benchsink plugin's reading of the sink's answers."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from deliverator_job import summary_counts, toml_value, write_config
+from profiling import format_hot_spots, read_collapsed
+from report import ratio, summarise, write_json
+from results import RunResult
+from verify import differing_items, tally_outcomes
+
+toml_scalars = st.one_of(st.booleans(), st.integers(-10**9, 10**9), st.text(max_size=30),
+                         st.floats(allow_nan=False, allow_infinity=False))
+
+
+@given(st.dictionaries(st.from_regex(r"[a-z_]{1,10}", fullmatch=True),
+                       st.one_of(toml_scalars, st.lists(st.integers(), max_size=3)), max_size=6))
+def test_written_config_reads_back_as_the_same_values(keys: dict[str, Any]) -> None:
+    text = "\n".join(f"{key} = {toml_value(value)}" for key, value in keys.items())
+    assert tomllib.loads(text) == keys
+
+
+def test_config_tables_and_inline_tables_round_trip(tmp_path: Path) -> None:
+    sections: dict[str, dict[str, Any]] = {
+        "destination": {"name": "benchsink"},
+        "destination.settings": {"endpoint": "https://127.0.0.1:1"},
+        "error_handler": {"backoff_strategies": [{"type": "constant", "backoff_time_in_seconds": 0.01}]},
+    }
+    parsed = tomllib.loads(write_config(tmp_path / "c.toml", sections).read_text())
+    assert parsed["destination"] == {"name": "benchsink", "settings": {"endpoint": "https://127.0.0.1:1"}}
+    assert parsed["error_handler"]["backoff_strategies"][0]["backoff_time_in_seconds"] == 0.01
+
+
+def test_toml_value_refuses_what_it_cannot_write() -> None:
+    with pytest.raises(TypeError, match="no TOML form for object"):
+        toml_value(object())
+
+
+def test_summary_line_is_read_from_the_output() -> None:
+    assert summary_counts("x\n199998 delivered, 2 failed, 0 ignored\n") == (199998, 2, 0)
+    assert summary_counts("nothing here") is None
+
+
+def _outcome(index: int, outcome: str = "delivered", sent: Any = None) -> bytes:
+    return orjson.dumps({"index": index, "outcome": outcome, "sent": sent}) + b"\n"
+
+
+def test_outcomes_are_tallied_by_kind(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(_outcome(0) + _outcome(1, "failed") + b"\n" + _outcome(2))
+    assert tally_outcomes(path) == {"lines": 3, "delivered": 2, "failed": 1}
+
+
+def test_differing_items_finds_indexes_whose_sent_item_changed_whatever_the_order(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_bytes(b"".join(_outcome(i, sent={"n": i}) for i in range(5)))
+    second.write_bytes(b"".join(_outcome(i, sent={"n": i if i != 3 else -1}) for i in (4, 3, 2, 1, 0)))
+    assert differing_items(first, second) == [3]
+
+
+def test_hot_spots_merge_lines_of_one_function_and_count_self_and_total(tmp_path: Path) -> None:
+    raw = tmp_path / "p.txt"
+    raw.write_text(
+        "main (/x/run.py:10);work (/x/lib.py:5) 6\n"
+        "main (/x/run.py:11);work (/x/lib.py:7);dumps (/y/json.py:2) 4\n"
+        "garbage line\n"
+    )
+    spots = read_collapsed(raw)
+    assert spots.samples == 10
+    assert spots.self_samples == {"work (lib.py)": 6, "dumps (json.py)": 4}
+    assert spots.total_samples["main (run.py)"] == 10
+    assert "60.0%" in format_hot_spots(spots, top=3)
+
+
+def _run(key: str, events: int, seconds: float, rss: float | None = None) -> RunResult:
+    return RunResult(key=key, label=key, events=events, seconds=seconds, timed="t", cpu_s=seconds,
+                     max_rss_mb=rss)
+
+
+def test_ratios_compare_event_rates_not_times() -> None:
+    a, b = _run("A", 200_000, 4.0), _run("B", 5_000, 5.0)
+    assert ratio(a, b) == pytest.approx(50.0)
+    assert ratio(a, None) is None
+
+
+def test_headline_reports_rss_growth_from_n_to_ten_n() -> None:
+    runs = {"A": _run("A", 100, 1.0, rss=100.0), "A10": _run("A10", 1000, 10.0, rss=115.0)}
+    headline = summarise({}, runs)
+    assert headline["A_rss_growth"] == pytest.approx(0.15)
+    assert headline["A_cpu_s_per_100k"] == pytest.approx(1000.0)
+
+
+def test_results_are_written_as_a_dated_file_and_latest(tmp_path: Path) -> None:
+    path = write_json({"headline": {"A/B": 30.0}}, tmp_path)
+    assert path.name.startswith("bench-")
+    assert orjson.loads((tmp_path / "latest.json").read_bytes()) == {"headline": {"A/B": 30.0}}
+
+
+def test_run_result_json_has_rate_and_cpu_per_100k() -> None:
+    data = _run("A", 200_000, 5.0).to_json()
+    assert data["events_per_s"] == 40_000.0
+    assert data["cpu_s_per_100k"] == 2.5
+    assert math.isclose(data["seconds"], 5.0)

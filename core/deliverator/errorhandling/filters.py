@@ -1,0 +1,88 @@
+"""Response filters: the user's rules for what a whole-request answer means.
+
+A filter matches when ANY condition it names holds (Airbyte's rule): the status is in
+``http_codes``, ``error_message_contains`` is a substring of the body's error text, or the
+``predicate`` is true. Filters see 2xx answers too, so a rule can turn a 200 into RETRY.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from deliverator.classification import Action
+from deliverator.errorhandling.templates import SafeTemplate
+from deliverator.http import HttpResponse
+from deliverator.responsetext import error_text, parse_body
+
+FILTER_ACTIONS = (Action.SUCCESS, Action.RETRY, Action.RATE_LIMITED, Action.IGNORE, Action.FAIL)
+"""What a filter may decide (SPLIT is the destination's call, not a user's)."""
+
+
+@attrs.frozen(kw_only=True)
+class ResponseFilter:
+    """One ``[[error_handler.response_filters]]`` entry, built and validated.
+
+    ``where`` is its place in the config (``error_handler.response_filters[0]``), for messages.
+    """
+
+    action: Action
+    http_codes: frozenset[int] = frozenset()
+    error_message_contains: str | None = None
+    predicate: SafeTemplate | None = None
+    error_message: SafeTemplate | None = None
+    where: str = "error_handler.response_filters"
+
+
+class ResponseView:
+    """One response as filters see it, each derived value computed at most once."""
+
+    __slots__ = ("_context", "_error_text", "response")
+
+    def __init__(self, response: HttpResponse) -> None:
+        self.response = response
+        self._error_text: str | None = None
+        self._context: dict[str, Any] | None = None
+
+    @property
+    def error_text(self) -> str:
+        """The body's error text, found as :func:`deliverator.responsetext.error_text` does."""
+        if self._error_text is None:
+            self._error_text = error_text(self.response)
+        return self._error_text
+
+    @property
+    def context(self) -> Mapping[str, Any]:
+        """The names templates see: ``response`` (the parsed JSON body: an object, a list, a
+        string...; ``{}`` when the body is empty or not JSON), ``headers`` (case-insensitive)
+        and ``status``."""
+        if self._context is None:
+            body = parse_body(self.response)
+            self._context = {
+                "response": {} if body is None else body,
+                "headers": self.response.headers,
+                "status": self.response.status,
+            }
+        return self._context
+
+
+def matches(rule: ResponseFilter, view: ResponseView) -> bool:
+    """Whether any condition of ``rule`` holds for the response (cheapest checks first)."""
+    if view.response.status in rule.http_codes:
+        return True
+    if rule.error_message_contains is not None and rule.error_message_contains in view.error_text:
+        return True
+    return rule.predicate is not None and rule.predicate.is_true(view.context)
+
+
+def first_match(
+    rules: tuple[ResponseFilter, ...], response: HttpResponse
+) -> tuple[ResponseFilter, ResponseView] | None:
+    """The first rule that matches ``response``, with the view it was matched on."""
+    view = ResponseView(response)
+    for rule in rules:
+        if matches(rule, view):
+            return rule, view
+    return None

@@ -1,0 +1,86 @@
+"""When to send a failed batch again: the configured strategies, bounded by the server's
+``Retry-After`` from below and by what is left of ``max_time`` from above.
+
+One policy serves a whole run. The delivery loop asks it once per retry, with the event's own
+attempt counter and first-attempt time, whatever the cause of the retry (5xx, 429, timeout):
+one counter, one deadline, unlike Airbyte's separate retry layers.
+"""
+
+from __future__ import annotations
+
+import random
+
+from deliverator.clock import Clock
+from deliverator.errorhandling.backoff import (
+    IMPLICIT_EXPONENTIAL_FACTOR,
+    WaitDecision,
+    exponential_seconds,
+)
+from deliverator.errorhandling.config import ErrorHandlerConfig
+from deliverator.errorhandling.headerwaits import retry_after_seconds
+from deliverator.http import HttpResponse
+
+
+class RetryPolicy:
+    """Chooses the wait before each retry, or decides to give up.
+
+    ``rng`` is the random source for jitter; pass a seeded ``random.Random`` for repeatable
+    waits.
+    """
+
+    def __init__(self, config: ErrorHandlerConfig, clock: Clock, *, rng: random.Random | None = None) -> None:
+        self.config = config
+        self._clock = clock
+        self._rng = rng or random.Random()
+
+    def allows_retry(self, retry_number: int) -> bool:
+        """Whether retry number ``retry_number`` (counted from 1) is within ``max_retries``."""
+        return retry_number <= self.config.max_retries
+
+    def next_wait(
+        self,
+        *,
+        retry_number: int,
+        response: HttpResponse | None,
+        error: BaseException | None,
+        first_attempt_at: float,
+    ) -> WaitDecision:
+        """The wait before retry ``retry_number`` (1 for the first retry).
+
+        ``first_attempt_at`` is ``clock.monotonic()`` when the event was first sent. The wait is
+        the first strategy's answer (the implicit 1, 2, 4, 8, 16 s when none answers), raised to
+        the server's ``Retry-After`` and capped by what is left of ``max_time``. It gives up when
+        no time is left, when ``Retry-After`` needs more than is left, or when a header
+        strategy's wait reaches its ``max_waiting_time_in_seconds``. Never negative.
+        """
+        attempt = max(1, retry_number)
+        max_time = self.config.max_time
+        elapsed = max(0.0, self._clock.monotonic() - first_attempt_at)
+        left = max_time - elapsed
+        if left <= 0:
+            return WaitDecision(
+                0.0,
+                give_up=f"gave up: max_time of {max_time:g} s used up ({elapsed:.1f} s since the first attempt)",
+            )
+        now = self._clock.time()
+        chosen = self._strategy_wait(attempt, response, now)
+        if chosen.give_up is not None:
+            return WaitDecision(0.0, give_up=f"gave up: {chosen.give_up}")
+        required = retry_after_seconds(response, now)
+        seconds = max(0.0, chosen.seconds)
+        if required is not None:
+            if required > left:
+                return WaitDecision(
+                    0.0,
+                    give_up=f"gave up: the server asked to wait {required:.1f} s (Retry-After) but only "
+                    f"{left:.1f} s of max_time ({max_time:g} s) are left",
+                )
+            seconds = max(seconds, required)
+        return WaitDecision(min(seconds, left))
+
+    def _strategy_wait(self, attempt: int, response: HttpResponse | None, now: float) -> WaitDecision:
+        for strategy in self.config.backoff_strategies:
+            decision = strategy.wait(attempt=attempt, response=response, now=now, rng=self._rng)
+            if decision is not None:
+                return decision
+        return WaitDecision(exponential_seconds(IMPLICIT_EXPONENTIAL_FACTOR, attempt))

@@ -1,0 +1,235 @@
+"""The Jinja2 environment for predicates and error messages: safe for templates copied from
+anywhere, over bodies sent by anyone.
+
+Built on ``ImmutableSandboxedEnvironment`` (no ``__class__``/``__globals__``, no mutation of
+lists and dicts) and tightened so that neither the template nor the response can make a
+render allocate or loop without bound:
+
+- only ``{{ expressions }}`` and ``{% if %}`` blocks: no ``for``, ``set``, ``macro`` or
+  ``include``, so there is no loop or recursion to amplify anything;
+- no globals at all (``range``, ``lipsum``, ``namespace``, ``dict``, ``cycler`` are gone);
+- ``*``, ``**`` and ``%`` are intercepted and refuse to build more than
+  :data:`MAX_BUILT` characters/items (``'a' * 10**9``, ``9 ** 9 ** 9``, ``'%999999999s' % x``);
+- filters are an allow-list; ``join``, ``replace``, ``tojson`` and ``sum`` are wrapped to
+  refuse huge results; padding and formatting filters (``center``, ``indent``, ``format``,
+  ``wordwrap``, ``batch``, ``slice``) are gone;
+- method calls are an allow-list per type (``str.lower``, ``dict.get``, ...), so no
+  ``int.to_bytes(10**9)`` or ``str.ljust(10**9)``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
+
+from jinja2 import ChainableUndefined, nodes, pass_eval_context
+from jinja2.exceptions import SecurityError
+from jinja2.nodes import EvalContext
+from jinja2.runtime import Context, Undefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+MAX_BUILT: Final = 65_536
+"""The most characters or items an operator, filter or method may build beyond its input."""
+
+_MAX_POWER_BITS: Final = 4_096
+
+_SAFE_FILTERS: Final = frozenset(
+    {
+        "abs", "attr", "capitalize", "count", "d", "default", "dictsort", "e", "escape",
+        "filesizeformat", "first", "float", "forceescape", "groupby", "int", "items", "last",
+        "length", "list", "lower", "map", "max", "min", "pprint", "reject", "rejectattr",
+        "reverse", "round", "safe", "select", "selectattr", "sort", "string", "striptags",
+        "title", "trim", "truncate", "unique", "upper", "urlencode", "wordcount",
+    }
+)  # fmt: skip
+
+_SAFE_STR_METHODS: Final = frozenset(
+    {
+        "capitalize", "casefold", "count", "endswith", "find", "index", "isalnum", "isalpha",
+        "isdecimal", "isdigit", "islower", "isnumeric", "isspace", "istitle", "isupper",
+        "lower", "lstrip", "partition", "removeprefix", "removesuffix", "rfind", "rindex",
+        "rpartition", "rsplit", "rstrip", "split", "splitlines", "startswith", "strip",
+        "swapcase", "title", "upper", "replace", "join",
+    }
+)  # fmt: skip
+_SAFE_MAPPING_METHODS: Final = frozenset({"get", "items", "keys", "values"})
+_SAFE_SEQUENCE_METHODS: Final = frozenset({"count", "index"})
+
+_ALLOWED_STATEMENTS: Final = (nodes.Output, nodes.If)
+_TAG_NAMES: Final = {
+    "Assign": "set",
+    "AssignBlock": "set",
+    "CallBlock": "call",
+    "FilterBlock": "filter",
+    "FromImport": "from",
+    "ExprStmt": "do",
+    "ScopedEvalContextModifier": "autoescape",
+}
+
+_PERCENT_FIELD: Final = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+def _refuse(what: str) -> SecurityError:
+    return SecurityError(f"{what} would build more than {MAX_BUILT} characters/items")
+
+
+def _size(value: Any) -> int | None:
+    return len(value) if isinstance(value, str | bytes | list | tuple) else None
+
+
+def _check_repeat(left: Any, right: Any) -> None:
+    for sequence, count in ((left, right), (right, left)):
+        size = _size(sequence)
+        if size is not None and isinstance(count, int) and count > 1 and size * count > MAX_BUILT:
+            raise _refuse("repetition")
+
+
+def _check_power(base: Any, exponent: Any) -> None:
+    if (
+        isinstance(base, int)
+        and isinstance(exponent, int)
+        and abs(base) > 1
+        and abs(base).bit_length() * exponent > _MAX_POWER_BITS
+    ):
+        raise SecurityError(f"{base!r} ** {exponent!r} is too large to compute")
+
+
+def _check_percent_format(template: Any) -> None:
+    if not isinstance(template, str):
+        return
+    for field in _PERCENT_FIELD.finditer(template):
+        for number in field.groups():
+            if number == "*" or (number is not None and int(number) > 1_000):
+                raise _refuse("%-formatting with this width")
+
+
+class GuardedEnvironment(ImmutableSandboxedEnvironment):
+    """The immutable sandbox with bounded operators and an allow-list of calls."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            _check_repeat(left, right)
+        elif operator == "**":
+            _check_power(left, right)
+        elif operator == "%":
+            _check_percent_format(left)
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(__obj, Undefined):
+            args = _check_method(__obj, args, kwargs)
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+def _check_method(function: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """Refuse calls outside the allow-list; returns the arguments to call with (an iterator
+    given to ``str.join`` is materialised once, to be measured and then joined)."""
+    owner = getattr(function, "__self__", None)
+    name = getattr(function, "__name__", type(function).__name__)
+    if isinstance(owner, str):
+        if name not in _SAFE_STR_METHODS:
+            raise SecurityError(f"str.{name}() is not allowed in templates")
+        if name == "replace":
+            _check_replace(owner, *args, **kwargs)
+        elif name == "join" and args:
+            items = list(args[0])
+            _check_join(items, owner)
+            return (items, *args[1:])
+        return args
+    if isinstance(owner, Mapping) and name in _SAFE_MAPPING_METHODS:
+        return args
+    if isinstance(owner, list | tuple) and name in _SAFE_SEQUENCE_METHODS:
+        return args
+    owner_name = type(owner).__name__ if owner is not None else None
+    label = f"{owner_name}.{name}()" if owner_name else f"{name}()"
+    raise SecurityError(f"calling {label} is not allowed in templates")
+
+
+def _check_growth(what: str, grown: int, input_size: int) -> None:
+    # Data may double itself (a separator per item); a template may add MAX_BUILT; no more.
+    if grown > max(MAX_BUILT, input_size):
+        raise _refuse(what)
+
+
+def _check_replace(text: str, old: Any = "", new: Any = "", count: Any = -1) -> None:
+    if not isinstance(old, str) or not isinstance(new, str):
+        return
+    occurrences = len(text) + 1 if old == "" else text.count(old)
+    if isinstance(count, int) and count >= 0:
+        occurrences = min(occurrences, count)
+    _check_growth("replace()", occurrences * (len(new) - len(old)), len(text))
+
+
+def _check_join(items: Iterable[Any], separator: str) -> None:
+    sized = items if isinstance(items, list | tuple | str) else list(items)
+    _check_growth("join", len(separator) * max(0, len(sized) - 1), len(sized))
+
+
+def _wrap_join(original: Callable[..., str]) -> Callable[..., str]:
+    @pass_eval_context
+    def join(eval_ctx: EvalContext, value: Iterable[Any], d: str = "", attribute: Any = None) -> str:
+        items = list(value)
+        _check_join(items, str(d))
+        return original(eval_ctx, items, d, attribute)
+
+    return join
+
+
+def _wrap_replace(original: Callable[..., str]) -> Callable[..., str]:
+    @pass_eval_context
+    def replace(eval_ctx: EvalContext, s: Any, old: str, new: str, count: int | None = None) -> str:
+        _check_replace(str(s), old, new, -1 if count is None else count)
+        return original(eval_ctx, s, old, new, count)
+
+    return replace
+
+
+def _wrap_tojson(original: Callable[..., str]) -> Callable[..., str]:
+    @pass_eval_context
+    def tojson(eval_ctx: EvalContext, value: Any, indent: int | None = None) -> str:
+        # An indent multiplies every nested line of a 10 MB body: refuse all but small ones.
+        if indent is not None and (not isinstance(indent, int) or indent > 8):
+            raise SecurityError("tojson indent must be a whole number up to 8")
+        return original(eval_ctx, value, indent)
+
+    return tojson
+
+
+def _safe_sum(iterable: Iterable[Any], attribute: Any = None, start: Any = 0) -> Any:
+    # sum() over lists or strings is quadratic: only numbers may be added up.
+    if not isinstance(start, numbers.Number):
+        raise SecurityError("sum works on numbers only")
+    total: Any = start
+    for item in iterable:
+        value = item.get(attribute) if attribute is not None and isinstance(item, Mapping) else item
+        if not isinstance(value, numbers.Number):
+            raise SecurityError("sum works on numbers only")
+        total += value
+    return total
+
+
+def build_environment() -> GuardedEnvironment:
+    """A fresh guarded environment (undefined names are falsy and never raise on access)."""
+    env = GuardedEnvironment(undefined=ChainableUndefined, autoescape=False)
+    env.globals.clear()
+    original = dict(env.filters)
+    env.filters.clear()
+    env.filters.update({name: original[name] for name in _SAFE_FILTERS})
+    env.filters["join"] = _wrap_join(original["join"])
+    env.filters["replace"] = _wrap_replace(original["replace"])
+    env.filters["tojson"] = _wrap_tojson(original["tojson"])
+    env.filters["sum"] = _safe_sum
+    return env
+
+
+def forbidden_statement(parsed: nodes.Template) -> str | None:
+    """The first statement tag other than ``{% if %}`` in a parsed template, or None."""
+    for node in parsed.find_all(nodes.Stmt):
+        if not isinstance(node, _ALLOWED_STATEMENTS):
+            name = type(node).__name__
+            return _TAG_NAMES.get(name, name.lower())
+    return None

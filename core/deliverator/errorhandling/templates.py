@@ -1,0 +1,132 @@
+"""Predicates and error messages: Jinja2 templates compiled once, rendered safely.
+
+Rendering never raises: a template that fails while evaluating (a type error, a refused
+operation) renders as None, which a predicate reads as "no match"; the first failure of each
+template is logged, naming the template's place in the config and never the values it saw.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from functools import cache
+from typing import Any, Final
+
+from jinja2 import Template, TemplateError
+
+from deliverator.errorhandling.sandbox import GuardedEnvironment, build_environment, forbidden_statement
+from deliverator.errors import ConfigError
+
+logger = logging.getLogger("deliverator.errorhandling")
+
+MAX_OUTPUT: Final = 4_096
+"""Rendered text beyond this many characters is cut off."""
+
+_MAX_LOGGED_DETAIL: Final = 200
+
+_FALSE_TEXTS: Final = frozenset({"", "false", "none", "null", "0", "0.0", "undefined", "[]", "{}", "()"})
+
+
+@cache
+def environment() -> GuardedEnvironment:
+    """The shared guarded environment (compiling is thread-safe; rendering needs no lock)."""
+    return build_environment()
+
+
+class SafeTemplate:
+    """One compiled template and the place in the config it came from (for messages)."""
+
+    __slots__ = ("_lock", "_template", "error_count", "source", "where")
+
+    def __init__(self, source: str, where: str, template: Template) -> None:
+        self.source = source
+        self.where = where
+        self._template = template
+        self._lock = threading.Lock()
+        self.error_count = 0
+        """How many renders failed (the first one is logged)."""
+
+    def __repr__(self) -> str:
+        return f"SafeTemplate({self.source!r}, where={self.where!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SafeTemplate):
+            return NotImplemented
+        return (self.source, self.where) == (other.source, other.where)
+
+    def __hash__(self) -> int:
+        return hash((self.source, self.where))
+
+    def render(self, context: Mapping[str, Any]) -> str | None:
+        """The rendered text (at most :data:`MAX_OUTPUT` characters), or None if it failed."""
+        try:
+            parts: list[str] = []
+            size = 0
+            for chunk in self._template.generate(context):
+                parts.append(chunk)
+                size += len(chunk)
+                if size > MAX_OUTPUT:
+                    break
+            return "".join(parts)[:MAX_OUTPUT]
+        except Exception as exc:
+            self._record_failure(exc)
+            return None
+
+    def is_true(self, context: Mapping[str, Any]) -> bool:
+        """Whether the template, read as a predicate, holds (see :func:`is_true_text`)."""
+        return is_true_text(self.render(context))
+
+    def _record_failure(self, exc: Exception) -> None:
+        with self._lock:
+            self.error_count += 1
+            first = self.error_count == 1
+        if first:
+            detail = str(exc).splitlines()[0] if str(exc) else ""
+            if len(detail) > _MAX_LOGGED_DETAIL:
+                detail = detail[:_MAX_LOGGED_DETAIL] + "..."
+            logger.warning(
+                "%s could not be evaluated (%s%s); it counts as no match. "
+                "Further failures of this template are not logged.",
+                self.where,
+                type(exc).__name__,
+                f": {detail}" if detail else "",
+            )
+
+
+def is_true_text(rendered: str | None) -> bool:
+    """A predicate's verdict from its rendered text.
+
+    False for a failed render and for text that reads as nothing: empty or blank, ``false``,
+    ``none``, ``null``, ``0``, ``undefined``, an empty list or mapping (any case). True
+    otherwise. Unlike Airbyte, ``None`` is false.
+    """
+    return rendered is not None and rendered.strip().lower() not in _FALSE_TEXTS
+
+
+def compile_template(source: str, where: str) -> SafeTemplate:
+    """Compile ``source`` for the guarded environment, or raise :class:`ConfigError` naming
+    ``where`` and the reason."""
+    env = environment()
+    try:
+        parsed = env.parse(source)
+    except TemplateError as exc:
+        raise ConfigError(f"template does not compile: {_describe(exc)}", where) from None
+    statement = forbidden_statement(parsed)
+    if statement is not None:
+        raise ConfigError(
+            f"{{% {statement} %}} is not allowed in templates; use an expression such as "
+            "{{ response.code == 300 }} (and {% if %} if needed)",
+            where,
+        )
+    try:
+        template = env.from_string(parsed)
+    except TemplateError as exc:
+        raise ConfigError(f"template does not compile: {_describe(exc)}", where) from None
+    return SafeTemplate(source, where, template)
+
+
+def _describe(exc: TemplateError) -> str:
+    message = exc.message or type(exc).__name__
+    line = getattr(exc, "lineno", None)
+    return f"{message} (line {line})" if line else message

@@ -94,3 +94,24 @@ def test_hooks_are_always_called_with_keyword_arguments() -> None:
 def test_a_plugin_without_destination_spec_is_refused() -> None:
     with pytest.raises(PluginError, match="destination_spec"):
         Destination.from_plugins([("empty", types.SimpleNamespace())], {})
+
+
+def test_a_wrapper_from_an_extension_sees_every_build_payload_call() -> None:
+    calls: list[str] = []
+
+    @hookimpl
+    def build_payload(event: Any, settings: Any) -> dict[str, Any]:
+        return {"id": event["messageId"]}
+
+    class Enricher:
+        @hookimpl(wrapper=True)
+        def build_payload(self, event: Any, settings: Any) -> Any:
+            calls.append(event["messageId"])
+            payload = yield
+            return {**payload, "enriched": True}
+
+    destination = Destination.from_plugins([("t", make_plugin(build_payload=build_payload))], {"url": "x"})
+    assert destination.build_payload({"messageId": "a"}) == {"id": "a"}
+    destination.add_plugin(Enricher(), "enricher")
+    assert destination.build_payload({"messageId": "b"}) == {"id": "b", "enriched": True}
+    assert calls == ["b"]

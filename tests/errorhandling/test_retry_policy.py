@@ -310,3 +310,14 @@ def test_a_whole_retry_sequence_ends_within_max_time(
             break
         clock.sleep(decision.seconds)
     assert clock.monotonic() <= max_time
+
+
+def test_the_cap_survives_floating_point_rounding() -> None:
+    # Found by hypothesis: elapsed + (max_time - elapsed) can exceed max_time by one ulp.
+    clock = FakeClock()
+    clock.advance(1.661842841687303)
+    decision = policy(clock, max_time=4097.99365508316).next_wait(
+        retry_number=14, response=response(200), error=None, first_attempt_at=0.0
+    )
+    assert decision.give_up is None
+    assert clock.monotonic() + decision.seconds <= 4097.99365508316

@@ -8,6 +8,7 @@ one counter, one deadline, unlike Airbyte's separate retry layers.
 
 from __future__ import annotations
 
+import math
 import random
 
 from deliverator.clock import Clock
@@ -55,8 +56,10 @@ class RetryPolicy:
         """
         attempt = max(1, retry_number)
         max_time = self.config.max_time
-        elapsed = max(0.0, self._clock.monotonic() - first_attempt_at)
-        left = max_time - elapsed
+        started = self._clock.monotonic()
+        deadline = first_attempt_at + max_time
+        elapsed = max(0.0, started - first_attempt_at)
+        left = min(deadline - started, max_time)
         if left <= 0:
             return WaitDecision(
                 0.0,
@@ -76,7 +79,7 @@ class RetryPolicy:
                     f"{left:.1f} s of max_time ({max_time:g} s) are left",
                 )
             seconds = max(seconds, required)
-        return WaitDecision(min(seconds, left))
+        return WaitDecision(_within(started, min(seconds, left), deadline))
 
     def _strategy_wait(self, attempt: int, response: HttpResponse | None, now: float) -> WaitDecision:
         for strategy in self.config.backoff_strategies:
@@ -84,3 +87,12 @@ class RetryPolicy:
             if decision is not None:
                 return decision
         return WaitDecision(exponential_seconds(IMPLICIT_EXPONENTIAL_FACTOR, attempt))
+
+
+def _within(now: float, seconds: float, deadline: float) -> float:
+    """``seconds``, nudged down by rounding steps so that ``now + seconds`` is not past the
+    deadline (``deadline - now`` added back to ``now`` can overshoot by one unit in the last
+    place)."""
+    while seconds > 0 and now + seconds > deadline:
+        seconds = math.nextafter(seconds, 0.0)
+    return seconds

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
-from jinja2 import ChainableUndefined, nodes, pass_eval_context
+from jinja2 import ChainableUndefined, Environment, nodes, pass_environment, pass_eval_context
 from jinja2.exceptions import SecurityError
 from jinja2.nodes import EvalContext
 from jinja2.runtime import Context, Undefined
@@ -164,9 +164,10 @@ def _check_replace(text: str, old: Any = "", new: Any = "", count: Any = -1) -> 
     _check_growth("replace()", occurrences * (len(new) - len(old)), len(text))
 
 
-def _check_join(items: Iterable[Any], separator: str) -> None:
-    sized = items if isinstance(items, list | tuple | str) else list(items)
-    _check_growth("join", len(separator) * max(0, len(sized) - 1), len(sized))
+def _check_join(items: list[Any], separator: str) -> None:
+    grown = len(separator) * max(0, len(items) - 1)
+    if grown > MAX_BUILT:  # only then is measuring the items worth it
+        _check_growth("join", grown, sum(len(str(item)) for item in items))
 
 
 def _wrap_join(original: Callable[..., str]) -> Callable[..., str]:
@@ -199,17 +200,15 @@ def _wrap_tojson(original: Callable[..., str]) -> Callable[..., str]:
     return tojson
 
 
-def _safe_sum(iterable: Iterable[Any], attribute: Any = None, start: Any = 0) -> Any:
-    # sum() over lists or strings is quadratic: only numbers may be added up.
-    if not isinstance(start, numbers.Number):
-        raise SecurityError("sum works on numbers only")
-    total: Any = start
-    for item in iterable:
-        value = item.get(attribute) if attribute is not None and isinstance(item, Mapping) else item
-        if not isinstance(value, numbers.Number):
+def _wrap_sum(original: Callable[..., Any]) -> Callable[..., Any]:
+    @pass_environment
+    def sum_numbers(environment: Environment, iterable: Iterable[Any], attribute: Any = None, start: Any = 0) -> Any:
+        # Adding up lists is quadratic; with a numeric start, a list item is a TypeError instead.
+        if isinstance(start, bool) or not isinstance(start, numbers.Number):
             raise SecurityError("sum works on numbers only")
-        total += value
-    return total
+        return original(environment, iterable, attribute, start)
+
+    return sum_numbers
 
 
 def build_environment() -> GuardedEnvironment:
@@ -222,7 +221,7 @@ def build_environment() -> GuardedEnvironment:
     env.filters["join"] = _wrap_join(original["join"])
     env.filters["replace"] = _wrap_replace(original["replace"])
     env.filters["tojson"] = _wrap_tojson(original["tojson"])
-    env.filters["sum"] = _safe_sum
+    env.filters["sum"] = _wrap_sum(original["sum"])
     return env
 
 

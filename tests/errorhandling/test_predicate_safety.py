@@ -207,3 +207,10 @@ def test_an_undefined_comparison_error_does_not_dump_the_context(caplog: pytest.
     assert caplog.records
     for secretish in ("s3cr3t", "hello", "items"):
         assert secretish not in caplog.text
+
+
+def test_big_bodies_can_still_be_joined_and_summed() -> None:
+    body = {"ids": list(range(100_000)), "rows": [{"n": 1}, {"n": 2}, {"n": 3}]}
+    joined = compile_template("{{ response.ids|join(', ') }}", "t").render({"response": body})
+    assert joined is not None and joined.startswith("0, 1, 2, ") and len(joined) == MAX_OUTPUT
+    assert compile_template("{{ response.rows|sum(attribute='n') }}", "t").render({"response": body}) == "6"

@@ -88,6 +88,10 @@ def render(report: dict[str, Any], runs: dict[str, RunResult], console: Console)
         "[dim]A and C' are timed as whole processes (start-up included); B times its sending "
         "loop; C times its posting only. Sink CPU = sink CPU seconds per timed second.[/dim]"
     )
+    same = report.get("same_items_as_c_prime")
+    if same:
+        verdict = "identical" if not same["differing"] else f"{same['differing']} DIFFER"
+        console.print(f"[dim]items A sent vs C''s, first {same['checked']:,} events: {verdict}[/dim]")
 
     headline = report["headline"]
     targets = Table(title="Against the targets of issue #5", title_justify="left")
@@ -105,7 +109,8 @@ def render(report: dict[str, Any], runs: dict[str, RunResult], console: Console)
                  None if rss is None else rss <= 150))
     if "A_rss_growth" in headline:
         growth = headline["A_rss_growth"]
-        big = f"{setup['rss_events']:,} events"
+        ten = setup["rss_events"] == 10 * setup["events"]
+        big = "10 x N" if ten else f"{setup['rss_events']:,} events"
         rows.append((f"A peak RSS, {big}", _fmt(headline["A_rss_mb_10n"], ".1f") + " MB", "", None))
         rows.append((f"A RSS growth N -> {big}", _fmt(growth * 100, "+.1f") + " %",
                      TARGETS["rss_growth"], growth < 0.20))

@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from deliverator.classification import Action, Classification
     from deliverator.clock import Clock, FakeClock, RealClock
+    from deliverator.encoded import PayloadBatch, encode_items
     from deliverator.errorcodes import ErrorCode
     from deliverator.errors import ConfigError, PayloadValidationError, PluginError
     from deliverator.hookspecs import hookimpl
@@ -28,6 +29,8 @@ _EXPORTS: dict[str, str] = {
     "Classification": "deliverator.classification",
     "Clock": "deliverator.clock",
     "FakeClock": "deliverator.clock",
+    "PayloadBatch": "deliverator.encoded",
+    "encode_items": "deliverator.encoded",
     "RealClock": "deliverator.clock",
     "CheckResult": "deliverator.spec",
     "DemoSetup": "deliverator.spec",
@@ -62,6 +65,7 @@ __all__ = [
     "HttpClient",
     "HttpResponse",
     "MultiStatusResponse",
+    "PayloadBatch",
     "PayloadValidationError",
     "PluginError",
     "RealClock",
@@ -69,6 +73,7 @@ __all__ = [
     "SuccessResponse",
     "TransportError",
     "__version__",
+    "encode_items",
     "hookimpl",
 ]
 

@@ -33,14 +33,14 @@ class Batcher:
             closed = _NOTHING
             items = self._items
             # Every item after the first also costs one separator byte.
-            if items and self.max_bytes is not None and self._bytes + 1 + item.size > self.max_bytes:
+            if items and self.max_bytes is not None and self._bytes + 1 + len(item.encoded) > self.max_bytes:
                 closed = (self._take(),)
                 items = self._items
             if items:
-                self._bytes += 1 + item.size
+                self._bytes += 1 + len(item.encoded)
             else:
                 self.opened_at = now
-                self._bytes = self.overhead_bytes + item.size
+                self._bytes = self.overhead_bytes + len(item.encoded)
             items.append(item)
             if len(items) >= self.max_items:
                 closed = (*closed, self._take())

@@ -27,12 +27,23 @@ class Channels:
         self.batches: queue.Queue[list[Item] | None] = queue.Queue(maxsize=max(2, concurrency * 2))
         self.results: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self.stop = threading.Event()
-        self._lock = threading.Lock()
+        self.max_outstanding = concurrency * 3 + 2
+        """Batches the reader may have out (queued, in flight, or answered and not yet
+        recorded) before it waits: what keeps memory flat when recording falls behind."""
+        self._room = threading.Condition()
         self._in_flight: dict[int, list[Item]] = {}
 
-    def dispatch(self, batch: list[Item]) -> bool:
-        """Hand ``batch`` to the senders; False (batch not taken) once the run is stopping."""
-        with self._lock:
+    def dispatch(self, batch: list[Item], wait_for_room: bool = False) -> bool:
+        """Hand ``batch`` to the senders; False (batch not taken) once the run is stopping.
+
+        The reader passes ``wait_for_room`` so that it waits while too many batches are out;
+        the coordinator never waits for room (it is the one that makes room).
+        """
+        with self._room:
+            while wait_for_room and len(self._in_flight) >= self.max_outstanding:
+                if self.stop.is_set():
+                    return False
+                self._room.wait(0.2)
             self._in_flight[id(batch)] = batch
         while True:
             try:
@@ -45,8 +56,9 @@ class Channels:
 
     def settle(self, batch: list[Item]) -> None:
         """``batch`` is back with the coordinator: no longer in flight."""
-        with self._lock:
+        with self._room:
             self._in_flight.pop(id(batch), None)
+            self._room.notify()
 
     @property
     def outstanding(self) -> int:
@@ -55,7 +67,8 @@ class Channels:
 
     def unsettled(self) -> list[list[Item]]:
         """Every batch still out (used once, when a cancelled run gives up waiting)."""
-        with self._lock:
+        with self._room:
             batches = list(self._in_flight.values())
             self._in_flight.clear()
+            self._room.notify_all()
             return batches

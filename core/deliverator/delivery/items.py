@@ -29,6 +29,7 @@ class Item:
     __slots__ = (
         "attempts",
         "done",
+        "encoded",
         "first_sent_at",
         "index",
         "last_failure",
@@ -36,15 +37,14 @@ class Item:
         "payload",
         "raw",
         "retries",
-        "size",
     )
 
-    def __init__(self, index: int, message_id: str | None, raw: bytes, payload: Any, size: int) -> None:
+    def __init__(self, index: int, message_id: str | None, raw: bytes, payload: Any, encoded: bytes) -> None:
         self.index = index
         self.message_id = message_id
         self.raw = raw
         self.payload = payload
-        self.size = size
+        self.encoded = encoded
         self.attempts = 0
         self.retries = 0
         self.first_sent_at: float | None = None

@@ -74,7 +74,7 @@ class Reader:
     def _reject(
         self, index: int, message_id: str | None, raw: bytes, status: int, errortype: ErrorCode, message: str
     ) -> None:
-        self._channels.results.put((REJECTED, Item(index, message_id, raw, None, 0), status, errortype, message))
+        self._channels.results.put((REJECTED, Item(index, message_id, raw, None, b""), status, errortype, message))
 
     def _read(self, source: IO[bytes]) -> int:
         index = 0
@@ -118,7 +118,7 @@ class Reader:
             message_id = message_id_of(event)
             try:
                 payload = build(event)
-                size = len(dumps(payload))
+                encoded = dumps(payload)
             except PayloadValidationError as exc:
                 self._reject(current, message_id, raw, 400, ErrorCode.PAYLOAD_VALIDATION_FAILED, str(exc))
                 continue
@@ -132,6 +132,7 @@ class Reader:
                     f"building the payload failed: {type(exc).__name__}: {exc}",
                 )
                 continue
+            size = len(encoded)
             if max_item is not None and size > max_item:
                 self._reject(
                     current,
@@ -142,8 +143,8 @@ class Reader:
                     f"payload is {size} bytes, over the destination's limit of {max_item} bytes per item",
                 )
                 continue
-            for batch in add(Item(current, message_id, raw, payload, size), monotonic()):
-                if not dispatch(batch):
+            for batch in add(Item(current, message_id, raw, payload, encoded), monotonic()):
+                if not dispatch(batch, wait_for_room=True):
                     self._channels.results.put((UNSENT, batch))
         return index
 

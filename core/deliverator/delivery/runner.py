@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import IO, Any
 
 import attrs
+import orjson
 
 from deliverator.classification import Action, Classification
 from deliverator.clock import Clock, RealClock
@@ -153,6 +154,7 @@ class DeliveryRun:
                     message = results.get_nowait()
                 except queue.Empty:
                     break
+            self._writer.commit()
             if self._progress is not None:
                 wall = time.monotonic()
                 if wall - last_progress >= _PROGRESS_EVERY_S:
@@ -239,7 +241,7 @@ class DeliveryRun:
                     errortype=classification.errortype or ErrorCode.PAYLOAD_TOO_LARGE,
                 )
             for item in batch:
-                self._fail(item, failure, sent=item.payload)
+                self._fail(item, failure, sent=_as_sent(item))
 
     def _record_items(self, batch: list[Item], response: HttpResponse | None, statuses: MultiStatusResponse) -> None:
         writer = self._writer
@@ -251,17 +253,17 @@ class DeliveryRun:
                     Failure(
                         500, ErrorCode.UNKNOWN_ERROR, f"the destination gave no result for item {position} of the batch"
                     ),
-                    sent=item.payload,
+                    sent=_as_sent(item),
                 )
             elif type(result) is SuccessResponse:
-                writer.delivered(item, result.status, item.payload if result.sent is None else result.sent, result.body)
+                writer.delivered(item, result.status, _as_sent(item, result.sent), result.body)
             else:
                 assert not isinstance(result, SuccessResponse)
                 failure = Failure(result.status, result.errortype, result.errormessage, result.body)
                 if result.retryable:
                     self._retry(item, failure, response, None)
                 else:
-                    self._fail(item, failure, sent=item.payload if result.sent is None else result.sent)
+                    self._fail(item, failure, sent=_as_sent(item, result.sent))
 
     def _request_failure(
         self, classification: Classification, response: HttpResponse | None, error: BaseException | None
@@ -295,7 +297,7 @@ class DeliveryRun:
             self._fail(
                 item,
                 attrs.evolve(failure, errormessage=f"{failure.errormessage} (gave up after {item.attempts} attempts)"),
-                sent=item.payload,
+                sent=_as_sent(item),
             )
             return
         decision = self._policy.next_wait(
@@ -308,7 +310,7 @@ class DeliveryRun:
             self._fail(
                 item,
                 attrs.evolve(failure, errormessage=f"{failure.errormessage}; {decision.give_up}"),
-                sent=item.payload,
+                sent=_as_sent(item),
             )
             return
         item.retries += 1
@@ -344,7 +346,7 @@ class DeliveryRun:
             499,
             ErrorCode.CANCELLED.value,
             f"the run was cancelled before this event was delivered{detail}",
-            item.payload if item.attempts else None,
+            _as_sent(item) if item.attempts else None,
             last.body if last is not None else None,
         )
 
@@ -383,3 +385,11 @@ class DeliveryRun:
             except queue.Empty:
                 return
             self._handle(message, True)
+
+
+def _as_sent(item: Item, sent: Any = None) -> Any:
+    """What an outcome's ``sent`` holds: the destination's own account when it gave a different
+    one, else the item as posted, as the bytes already encoded (no second encoding)."""
+    if sent is None or sent is item.payload:
+        return orjson.Fragment(item.encoded)
+    return sent

@@ -10,6 +10,7 @@ from deliverator.classification import Action, Classification
 from deliverator.clock import Clock
 from deliverator.delivery.channels import SENT, UNSENT, Channels
 from deliverator.destination import Destination
+from deliverator.encoded import PayloadBatch
 from deliverator.errorcodes import ErrorCode
 from deliverator.errorhandling import RequestPacer
 from deliverator.http import HttpClient, HttpResponse
@@ -60,7 +61,7 @@ class Sender:
                 item.attempts += 1
                 if item.first_sent_at is None:
                     item.first_sent_at = now
-            payloads = [item.payload for item in batch]
+            payloads = PayloadBatch([item.payload for item in batch], [item.encoded for item in batch])
             response: HttpResponse | None = None
             error: BaseException | None = None
             try:

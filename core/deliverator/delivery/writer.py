@@ -24,6 +24,7 @@ class OutcomeWriter:
         self._results = results
         self._dead = dead_letters
         self.summary = Summary()
+        self._pending: list[bytes] = []
 
     def delivered(self, item: Item, status: int, sent: Any, body: Any) -> None:
         """``item`` reached the destination."""
@@ -31,10 +32,9 @@ class OutcomeWriter:
             return
         item.done = True
         self.summary.delivered += 1
-        if self._results is not None:
-            self._results.write(
-                outcome_line(item.index, item.message_id, DELIVERED, status, None, None, item.attempts, sent, body)
-            )
+        self._pending.append(
+            outcome_line(item.index, item.message_id, DELIVERED, status, None, None, item.attempts, sent, body)
+        )
 
     def ignored(self, item: Item, status: int, errormessage: str | None, body: Any) -> None:
         """``item`` was neither delivered nor failed, by the user's choice (an IGNORE filter)."""
@@ -42,12 +42,11 @@ class OutcomeWriter:
             return
         item.done = True
         self.summary.ignored += 1
-        if self._results is not None:
-            self._results.write(
-                outcome_line(
-                    item.index, item.message_id, IGNORED, status, None, errormessage, item.attempts, item.payload, body
-                )
+        self._pending.append(
+            outcome_line(
+                item.index, item.message_id, IGNORED, status, None, errormessage, item.attempts, item.payload, body
             )
+        )
 
     def failed(
         self, item: Item, status: int, errortype: str, errormessage: str, sent: Any = None, body: Any = None
@@ -58,17 +57,24 @@ class OutcomeWriter:
         item.done = True
         self.summary.failed += 1
         self.summary.failures_by_type[errortype] += 1
-        if self._results is not None:
-            self._results.write(
-                outcome_line(
-                    item.index, item.message_id, FAILED, status, errortype, errormessage, item.attempts, sent, body
-                )
+        self._pending.append(
+            outcome_line(
+                item.index, item.message_id, FAILED, status, errortype, errormessage, item.attempts, sent, body
             )
+        )
         if self._dead is not None:
             self._dead.write(dead_letter_line(item.raw, item.index, status, errortype, errormessage, item.attempts))
 
+    def commit(self) -> None:
+        """Write the records collected since the last commit (one write for many records)."""
+        if self._pending:
+            if self._results is not None:
+                self._results.write(b"".join(self._pending))
+            self._pending.clear()
+
     def flush(self) -> None:
-        """Push buffered records to the files."""
+        """Write everything pending and push buffered records to the files."""
+        self.commit()
         for stream in (self._results, self._dead):
             if stream is not None:
                 stream.flush()

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import deliverator
 import orjson
-from deliverator import HttpClient, HttpResponse
+from deliverator import HttpClient, HttpResponse, PayloadBatch, encode_items
 
 from deliverator_customerio import __version__
 from deliverator_customerio.settings import CustomerIOSettings
@@ -37,7 +37,10 @@ def auth_headers(settings: CustomerIOSettings) -> dict[str, str]:
 
 def encode_batch(payloads: Sequence[Mapping[str, Any]]) -> bytes:
     """``{"batch":[...]}`` with each item encoded on its own, so the body is exactly the
-    envelope plus the item sizes the core's batcher counted, plus one comma between items."""
+    envelope plus the item sizes the core's batcher counted, plus one comma between items.
+    The core hands over a :class:`deliverator.PayloadBatch` whose items are already encoded."""
+    if isinstance(payloads, PayloadBatch):
+        return BATCH_PREFIX + encode_items(payloads) + BATCH_SUFFIX
     return BATCH_PREFIX + b",".join(_encode_item(item) for item in payloads) + BATCH_SUFFIX
 
 

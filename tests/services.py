@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
+
 from deliverator.testing import RecordedRequest, ScriptedResponse, ScriptedServer
 
 ItemScript = Mapping[str, Sequence[int]]

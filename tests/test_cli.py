@@ -11,8 +11,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from deliverator.testing import ScriptedResponse, ScriptedServer
 
+from deliverator.testing import ScriptedResponse, ScriptedServer
 from tests.services import ExampleService, jsonl, track
 from tests.support import cli_env, run_cli
 

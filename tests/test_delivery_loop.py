@@ -8,6 +8,7 @@ from types import ModuleType
 
 import orjson
 import pytest
+
 from deliverator import FakeClock
 from deliverator.delivery import DeliveryRun, RunOptions, Summary
 from deliverator.delivery.writer import OutcomeWriter
@@ -16,7 +17,6 @@ from deliverator.errorhandling import ErrorHandlerConfig, RequestPacer, error_ha
 from deliverator.http import HttpClient
 from deliverator.outcomes import Outcome, read_outcomes
 from deliverator.testing import ScriptedResponse
-
 from tests.services import ExampleService, jsonl, track
 
 

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from deliverator.discovery import DESTINATIONS_GROUP, EXTENSIONS_GROUP, find_destination, installed
 from deliverator.errors import PluginError
-
 from tests.support import write_distribution
 
 GOOD = """

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from deliverator.config import parse_config
 
+from deliverator.config import parse_config
 from tests.support import EXAMPLE_PLUGIN_SRC, REPO
 
 DOCS = REPO / "docs"

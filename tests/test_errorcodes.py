@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from deliverator import ErrorCode
 from deliverator.errorcodes import CUSTOM_CODES, HTTP_STATUS_CODES, is_retryable, is_retryable_status
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from deliverator.testing import ScriptedResponse
 
+from deliverator.testing import ScriptedResponse
 from tests.services import ExampleService, jsonl, track
 from tests.support import cli_env, run_cli
 

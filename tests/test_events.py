@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 import pytest
+
 from deliverator.events import InvalidRecord, check_event, decode_record
 
 

@@ -8,8 +8,8 @@ import inspect
 import re
 
 import pytest
-from deliverator import hookspecs
 
+from deliverator import hookspecs
 from tests.support import REPO
 
 HOOKS = sorted(

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 import pytest
+
 from deliverator import Action, Classification, DestinationSpec, HttpResponse, hookimpl
 from deliverator.destination import Destination
 from deliverator.errors import ConfigError, PluginError

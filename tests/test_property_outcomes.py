@@ -6,11 +6,11 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from deliverator.errorhandling import parse_error_handler
-from deliverator.testing import ScriptedResponse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from deliverator.errorhandling import parse_error_handler
+from deliverator.testing import ScriptedResponse
 from tests.services import ExampleService, jsonl, track
 from tests.test_delivery_loop import deliver
 

@@ -143,12 +143,13 @@ class HttpClient:
                 retries=False,
                 preload_content=False,
             )
+        # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: test it first.
+        except (NewConnectionError, ProtocolError) as exc:
+            raise TransportError("connect", f"{method} {_safe_url(url)}: connection failed: {_reason(exc)}") from None
         except (ConnectTimeoutError, ReadTimeoutError) as exc:
             raise TransportError("timeout", f"{method} {_safe_url(url)}: timed out ({type(exc).__name__})") from None
         except SSLError as exc:
             raise TransportError("tls", f"{method} {_safe_url(url)}: TLS error: {_reason(exc)}") from None
-        except (NewConnectionError, ProtocolError) as exc:
-            raise TransportError("connect", f"{method} {_safe_url(url)}: connection failed: {_reason(exc)}") from None
         except HTTPError as exc:
             raise TransportError(
                 "protocol", f"{method} {_safe_url(url)}: {type(exc).__name__}: {_reason(exc)}"

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+
 from deliverator.http import HttpResponse
 
 

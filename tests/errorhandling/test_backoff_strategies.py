@@ -6,6 +6,7 @@ import random
 import re
 
 import pytest
+
 from deliverator.errorhandling import (
     ConstantBackoff,
     ExponentialBackoff,
@@ -14,7 +15,6 @@ from deliverator.errorhandling import (
     WaitUntilTimeFromHeader,
 )
 from deliverator.errorhandling.backoff import BackoffStrategy
-
 from tests.errorhandling.helpers import response
 
 NOW = 1_700_000_000.0

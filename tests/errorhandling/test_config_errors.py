@@ -8,6 +8,7 @@ import tomllib
 from typing import Any
 
 import pytest
+
 from deliverator.classification import Action
 from deliverator.errorhandling import (
     ConstantBackoff,

@@ -8,11 +8,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
 from deliverator.classification import Action
 from deliverator.config import parse_config
 from deliverator.errorhandling import ErrorHandlerConfig, error_handler_plugin, parse_error_handler
 from deliverator.http import HttpResponse
-
 from tests.errorhandling.helpers import response
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "error-handling.md"

@@ -8,11 +8,11 @@ import time
 from typing import Any
 
 import pytest
+
 from deliverator.classification import Action
 from deliverator.errorhandling import error_handler_plugin, parse_error_handler
 from deliverator.errorhandling.templates import MAX_OUTPUT, compile_template, is_true_text
 from deliverator.errors import ConfigError
-
 from tests.errorhandling.helpers import response
 
 BODY = {"code": 300, "message": "hello", "token": "s3cr3t-value", "items": [1, 2, 3]}

@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+
 from deliverator.clock import FakeClock, RealClock
 from deliverator.errorhandling import RequestPacer
 from deliverator.errorhandling.pacing import DECREASE_COOLDOWN_S, MIN_RATE, RECOVERY_STEPS

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from deliverator.classification import Action, Classification
 from deliverator.destination import new_plugin_manager, register_checked
 from deliverator.errorhandling import ConfiguredErrorHandler, error_handler_plugin, parse_error_handler
 from deliverator.hookspecs import hookimpl
 from deliverator.http import HttpResponse, TransportError
-
 from tests.errorhandling.helpers import response
 
 

@@ -7,6 +7,9 @@ import random
 from email.utils import formatdate
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from deliverator.clock import FakeClock
 from deliverator.errorhandling import (
     ConstantBackoff,
@@ -21,9 +24,6 @@ from deliverator.errorhandling import (
 from deliverator.errorhandling.backoff import BackoffStrategy
 from deliverator.http import HttpClient, TransportError
 from deliverator.testing import ScriptedResponse, ScriptedServer
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from tests.errorhandling.helpers import response
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 import orjson
+
 from deliverator import (
     DestinationSpec,
     ErrorResponse,

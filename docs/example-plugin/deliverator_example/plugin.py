@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
+
 from deliverator import (
     DestinationSpec,
     HttpClient,

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import attrs
+
 from deliverator import ErrorCode, ErrorResponse, HttpResponse, MultiStatusResponse, SuccessResponse
 from deliverator.responsetext import parse_body
 

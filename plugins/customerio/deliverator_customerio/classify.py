@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 from deliverator import Action, Classification, ErrorCode, HttpResponse
 from deliverator.responsetext import error_text
-
 from deliverator_customerio.answers import UNTRUSTWORTHY_STATUS, read_batch_answer, untrustworthy_message
 from deliverator_customerio.settings import REGION_HOSTS, CustomerIOSettings
 

@@ -21,7 +21,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from deliverator import PayloadValidationError
-
 from deliverator_customerio.dedup import dedup_id
 from deliverator_customerio.identifiers import id_value, known_person, person_identifiers
 from deliverator_customerio.settings import CustomerIOSettings

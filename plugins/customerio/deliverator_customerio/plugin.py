@@ -20,7 +20,6 @@ from deliverator import (
     MultiStatusResponse,
     hookimpl,
 )
-
 from deliverator_customerio import credentials
 from deliverator_customerio.answers import item_results, read_batch_answer
 from deliverator_customerio.classify import classify_response

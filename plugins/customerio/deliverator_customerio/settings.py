@@ -12,6 +12,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 import attrs
+
 from deliverator import Secret
 
 REGION_HOSTS: Final[dict[str, str]] = {

@@ -12,10 +12,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-import deliverator
 import orjson
-from deliverator import HttpClient, HttpResponse, PayloadBatch, encode_items
 
+import deliverator
+from deliverator import HttpClient, HttpResponse, PayloadBatch, encode_items
 from deliverator_customerio import __version__
 from deliverator_customerio.settings import CustomerIOSettings
 

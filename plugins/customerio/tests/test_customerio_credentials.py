@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from deliverator import CheckResult, HttpClient
 from deliverator.destination import Destination
 from deliverator.testing import ScriptedResponse

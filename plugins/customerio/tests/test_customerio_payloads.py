@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from deliverator import PayloadValidationError
 from deliverator.destination import Destination
 from deliverator_customerio.ulid import decode_ulid, is_ulid
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 T = 1712311872  # 2024-04-05T10:11:12Z
 ISO = "2024-04-05T10:11:12.345Z"

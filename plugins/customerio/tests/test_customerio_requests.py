@@ -6,10 +6,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import deliverator
-import deliverator_customerio
 import orjson
 import pytest
+
+import deliverator
+import deliverator_customerio
 from deliverator import HttpClient
 from deliverator.testing import ScriptedResponse
 from deliverator_customerio import plugin

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from deliverator import Action, ErrorCode, ErrorResponse, SuccessResponse, TransportError
 from deliverator.testing import ScriptedResponse
 from deliverator_customerio import plugin

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
+
 from deliverator import ConfigError, PayloadValidationError, Secret, TransportError
 from deliverator.convert import structure_config
 from deliverator.testing import ScriptedResponse

@@ -7,6 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from deliverator_customerio.timestamps import (
     TimestampError,
     convert_nested_timestamps,
@@ -14,8 +17,6 @@ from deliverator_customerio.timestamps import (
     to_event_ms,
     to_unix_seconds,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 T = 1712311872  # 2024-04-05T10:11:12Z
 

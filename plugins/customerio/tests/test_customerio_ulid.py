@@ -7,10 +7,11 @@ import re
 from typing import Any
 
 import pytest
-from deliverator_customerio.dedup import dedup_id
-from deliverator_customerio.ulid import MAX_TIME_MS, decode_ulid, encode_ulid, is_ulid
 from hypothesis import given
 from hypothesis import strategies as st
+
+from deliverator_customerio.dedup import dedup_id
+from deliverator_customerio.ulid import MAX_TIME_MS, decode_ulid, encode_ulid, is_ulid
 
 CROCKFORD_ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 

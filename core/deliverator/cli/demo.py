@@ -84,13 +84,18 @@ def _print_table(summary: Summary, received: int, files: DeliveryFiles) -> None:
     table = Table(title="What happened to every event")
     table.add_column("outcome")
     table.add_column("error type")
+    table.add_column("where", justify="left")
     table.add_column("events", justify="right")
-    table.add_row("delivered", "", str(summary.delivered))
+    table.add_row("delivered", "", "accepted by the destination", str(summary.delivered))
     for errortype, count in sorted(summary.failures_by_type.items()):
-        table.add_row("failed", errortype, str(count))
+        unsent = summary.unsent_failures_by_type[errortype]
+        if unsent:
+            table.add_row("failed", errortype, "refused before sending", str(unsent))
+        if count - unsent:
+            table.add_row("failed", errortype, "refused by the destination", str(count - unsent))
     if summary.ignored:
-        table.add_row("ignored", "", str(summary.ignored))
-    table.add_row("[bold]total", "", f"[bold]{summary.total}")
+        table.add_row("ignored", "", "", str(summary.ignored))
+    table.add_row("[bold]total", "", "", f"[bold]{summary.total}")
     console.print(table)
     console.print(summary.line())
     console.print(f"requests sent: {summary.requests}; the emulator holds {received} distinct delivered items")

@@ -19,6 +19,8 @@ class Summary:
     rate_limited: int = 0
     cancelled: bool = False
     failures_by_type: Counter[str] = attrs.field(factory=Counter)
+    unsent_failures_by_type: Counter[str] = attrs.field(factory=Counter)
+    """The part of ``failures_by_type`` that never reached the destination (refused locally)."""
 
     @property
     def total(self) -> int:
@@ -30,9 +32,13 @@ class Summary:
         text = f"{self.delivered} delivered, {self.failed} failed, {self.ignored} ignored"
         extras = []
         if self.retried_items:
-            extras.append(f"{self.retried_items} retries")
+            extras.append(_count(self.retried_items, "retry", "retries"))
         if self.rate_limited:
-            extras.append(f"{self.rate_limited} rate-limited responses")
+            extras.append(_count(self.rate_limited, "rate-limited response", "rate-limited responses"))
         if self.cancelled:
             extras.append("cancelled")
         return f"{text} ({', '.join(extras)})" if extras else text
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"

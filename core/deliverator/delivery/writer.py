@@ -57,6 +57,8 @@ class OutcomeWriter:
         item.done = True
         self.summary.failed += 1
         self.summary.failures_by_type[errortype] += 1
+        if not item.attempts:
+            self.summary.unsent_failures_by_type[errortype] += 1
         self._pending.append(
             outcome_line(
                 item.index, item.message_id, FAILED, status, errortype, errormessage, item.attempts, sent, body

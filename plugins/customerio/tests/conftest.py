@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 import orjson
 import pytest
+
 from deliverator import Action, Classification, HttpClient, MultiStatusResponse
 from deliverator.destination import Destination
 from deliverator.http import HttpSettings

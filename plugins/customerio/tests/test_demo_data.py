@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from deliverator.destination import Destination
 from deliverator.events import InvalidRecord, check_event
 from deliverator_customerio import demo

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from deliverator import DemoSetup, HttpClient, TransportError
 from deliverator.cli import cli
 from deliverator.http import HttpSettings

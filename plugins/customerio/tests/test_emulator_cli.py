@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import click
 import pytest
 from click.testing import CliRunner
+
 from deliverator import HttpClient
 from deliverator.cli import cli
 from deliverator.http import HttpSettings

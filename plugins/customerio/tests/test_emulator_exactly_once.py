@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 import pytest
+
 from deliverator import FakeClock, HttpClient
 from deliverator.delivery import DeliveryRun, RunOptions
 from deliverator.delivery.writer import OutcomeWriter

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
+
 from deliverator import FakeClock, HttpClient, TransportError
 from deliverator.http import HttpSettings
 from deliverator_customerio.emulator import Emulator, EmulatorClient, Faults

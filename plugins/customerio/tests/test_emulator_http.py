@@ -9,12 +9,13 @@ from typing import Any
 import orjson
 import pytest
 import urllib3
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from deliverator import HttpClient
 from deliverator.destination import Destination
 from deliverator.http import HttpSettings
 from deliverator_customerio.emulator import Emulator, EmulatorClient, basic_auth
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 SITE_ID = "emu-site"
 API_KEY = "emu-key-7c1d"

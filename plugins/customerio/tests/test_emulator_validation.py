@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from deliverator_customerio.emulator import ItemError, validate_item
-from deliverator_customerio.emulator.validation import item_size_error
 from hypothesis import given
 from hypothesis import strategies as st
+
+from deliverator_customerio.emulator import ItemError, validate_item
+from deliverator_customerio.emulator.validation import item_size_error
 
 ULID = "01HTZ8W6QK3V4J9X2M5N7P8R0S"
 

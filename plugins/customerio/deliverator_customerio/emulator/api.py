@@ -14,8 +14,8 @@ from typing import Any, Final
 
 import attrs
 import orjson
-from deliverator import Clock, RealClock
 
+from deliverator import Clock, RealClock
 from deliverator_customerio.emulator import answers
 from deliverator_customerio.emulator.answers import Answer
 from deliverator_customerio.emulator.faults import FaultDecision, FaultInjector, FaultKind, Faults

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from deliverator import HttpClient, HttpResponse
 
+from deliverator import HttpClient, HttpResponse
 from deliverator_customerio.emulator.api import BATCH_PATH, ENTITY_PATH, REGION_PATH
 
 

@@ -15,6 +15,7 @@ import threading
 from typing import Any
 
 import attrs
+
 from deliverator import Clock, RealClock
 
 

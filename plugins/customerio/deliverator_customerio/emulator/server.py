@@ -19,8 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import attrs
-from deliverator import Clock, HttpClient
 
+from deliverator import Clock, HttpClient
 from deliverator_customerio.emulator import answers
 from deliverator_customerio.emulator.answers import Answer
 from deliverator_customerio.emulator.api import Account, TrackApi

@@ -25,6 +25,10 @@ from deliverator.delivery.writer import OutcomeWriter
 from deliverator.errorhandling import RequestPacer
 from deliverator.session import http_client, open_session
 
+_WRITE_BUFFER = 1 << 20
+"""Outcome files are written in large blocks: every write releases the GIL and can wait a
+whole switch interval to get it back while the reader thread is busy."""
+
 
 @attrs.frozen(kw_only=True)
 class DeliveryFiles:
@@ -100,9 +104,15 @@ def deliver(config: Config, files: DeliveryFiles, show_progress: bool, label: st
     with ExitStack() as stack:
         source: IO[bytes] = stack.enter_context(files.input.open("rb")) if files.input is not None else sys.stdin.buffer
         results: IO[bytes] = (
-            stack.enter_context(files.results.open("wb")) if files.results is not None else sys.stdout.buffer
+            stack.enter_context(files.results.open("wb", buffering=_WRITE_BUFFER))
+            if files.results is not None
+            else sys.stdout.buffer
         )
-        dead = stack.enter_context(files.dead_letters.open("wb")) if files.dead_letters is not None else None
+        dead = (
+            stack.enter_context(files.dead_letters.open("wb", buffering=_WRITE_BUFFER))
+            if files.dead_letters is not None
+            else None
+        )
         total_bytes = files.input.stat().st_size if files.input is not None else None
         display = stack.enter_context(ProgressDisplay(show_progress, total_bytes, label))
         run = DeliveryRun(

@@ -256,7 +256,7 @@ class DeliveryRun:
                     sent=_as_sent(item),
                 )
             elif type(result) is SuccessResponse:
-                writer.delivered(item, result.status, _as_sent(item, result.sent), result.body)
+                writer.delivered(item, result.status, result.sent, result.body)
             else:
                 assert not isinstance(result, SuccessResponse)
                 failure = Failure(result.status, result.errortype, result.errormessage, result.body)

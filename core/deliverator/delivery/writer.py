@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import IO, Any
 
+import orjson
+
 from deliverator.delivery.items import Item
 from deliverator.delivery.summary import Summary
-from deliverator.outcomes import DELIVERED, FAILED, IGNORED, dead_letter_line, outcome_line
+from deliverator.outcomes import FAILED, IGNORED, dead_letter_line, delivered_line, outcome_line
 
 
 class OutcomeWriter:
@@ -27,14 +29,13 @@ class OutcomeWriter:
         self._pending: list[bytes] = []
 
     def delivered(self, item: Item, status: int, sent: Any, body: Any) -> None:
-        """``item`` reached the destination."""
+        """``item`` reached the destination; ``sent`` None means "as posted"."""
         if item.done:
             return
         item.done = True
         self.summary.delivered += 1
-        self._pending.append(
-            outcome_line(item.index, item.message_id, DELIVERED, status, None, None, item.attempts, sent, body)
-        )
+        sent_json = item.encoded if sent is None or sent is item.payload else orjson.dumps(sent, default=repr)
+        self._pending.append(delivered_line(item.index, item.message_id, status, item.attempts, sent_json, body))
 
     def ignored(self, item: Item, status: int, errormessage: str | None, body: Any) -> None:
         """``item`` was neither delivered nor failed, by the user's choice (an IGNORE filter)."""

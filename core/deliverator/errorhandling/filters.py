@@ -8,14 +8,17 @@ A filter matches when ANY condition it names holds (Airbyte's rule): the status 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from deliverator.classification import Action
-from deliverator.errorhandling.templates import SafeTemplate
 from deliverator.http import HttpResponse
 from deliverator.responsetext import error_text, parse_body
+
+if TYPE_CHECKING:
+    # Jinja2 loads only when a configuration has templates (it costs start-up time).
+    from deliverator.errorhandling.templates import SafeTemplate
 
 FILTER_ACTIONS = (Action.SUCCESS, Action.RETRY, Action.RATE_LIMITED, Action.IGNORE, Action.FAIL)
 """What a filter may decide (SPLIT is the destination's call, not a user's)."""

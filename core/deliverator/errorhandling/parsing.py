@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deliverator.classification import Action
 from deliverator.errorhandling.backoff import (
@@ -19,8 +19,10 @@ from deliverator.errorhandling.backoff import (
 from deliverator.errorhandling.config import DEFAULT_MAX_RETRIES, DEFAULT_MAX_TIME, ErrorHandlerConfig
 from deliverator.errorhandling.filters import FILTER_ACTIONS, ResponseFilter
 from deliverator.errorhandling.tables import TableReader, type_name
-from deliverator.errorhandling.templates import compile_template
 from deliverator.errors import ConfigError
+
+if TYPE_CHECKING:
+    from deliverator.errorhandling.templates import SafeTemplate
 
 _SECTION_KEYS = ("max_retries", "max_time", "backoff_strategies", "response_filters")
 _FILTER_KEYS = ("http_codes", "error_message_contains", "predicate", "action", "error_message")
@@ -159,8 +161,8 @@ def parse_filter(table: Any, where: str) -> ResponseFilter:
         action=action,
         http_codes=_http_codes(reader),
         error_message_contains=reader.string("error_message_contains"),
-        predicate=compile_template(predicate, reader.at("predicate")) if predicate is not None else None,
-        error_message=compile_template(message, reader.at("error_message")) if message is not None else None,
+        predicate=_compile(predicate, reader.at("predicate")) if predicate is not None else None,
+        error_message=_compile(message, reader.at("error_message")) if message is not None else None,
         where=where,
     )
 
@@ -190,3 +192,10 @@ def _http_codes(reader: TableReader) -> frozenset[int]:
         if isinstance(code, bool) or not isinstance(code, int) or not 100 <= code <= 599:
             raise ConfigError(f"{code!r} is not an HTTP status code (100-599)", f"{where}[{index}]")
     return frozenset(codes)
+
+
+def _compile(source: str, where: str) -> SafeTemplate:
+    # Imported here so that Jinja2 loads only for configurations that use templates.
+    from deliverator.errorhandling.templates import compile_template
+
+    return compile_template(source, where)

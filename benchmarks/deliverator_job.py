@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -143,4 +145,61 @@ def run_a(
         max_rss_mb=usage.max_rss_mb,
         sink=stats,
         checks=checks,
+    )
+
+
+def split_events(events_path: Path, shards: int, work_dir: Path) -> list[Path]:
+    """``events_path`` cut into ``shards`` files of consecutive lines (as a user would shard a
+    stream across processes)."""
+    lines = events_path.read_bytes().splitlines(keepends=True)
+    size = -(-len(lines) // shards)
+    paths = []
+    for shard in range(shards):
+        path = work_dir / f"{events_path.stem}.shard{shard}.jsonl"
+        path.write_bytes(b"".join(lines[shard * size : (shard + 1) * size]))
+        paths.append(path)
+    return paths
+
+
+def run_a_sharded(
+    events_path: Path,
+    events: int,
+    *,
+    shards: int,
+    work_dir: Path,
+    sink: Sink,
+    concurrency: int,
+    ca_bundle: Path | None,
+) -> RunResult:
+    """What a second process gives: the same events split in ``shards`` parts, each delivered
+    by its own ``deliverator deliver`` at the same time, timed from the first start to the last
+    exit. Every event must still be delivered."""
+    config = customerio_config(
+        work_dir / "a-sharded.toml", sink.url, concurrency=concurrency, ca_bundle=ca_bundle
+    )
+    parts = split_events(events_path, shards, work_dir)
+    results = [work_dir / f"a-shard{shard}.results.jsonl" for shard in range(shards)]
+    started = time.perf_counter()
+    try:
+        with ThreadPoolExecutor(max_workers=shards) as pool:
+            usages = list(pool.map(lambda part, out: run_deliver(part, config, out, work_dir), parts, results))
+        wall = time.perf_counter() - started
+    finally:
+        stats = sink.stop()
+    delivered = 0
+    for path in results:
+        outcomes = tally_outcomes(path)
+        delivered += outcomes["delivered"]
+    if delivered != events:
+        raise RuntimeError(f"A x {shards} delivered {delivered} of {events} events")
+    return RunResult(
+        key=f"Ax{shards}",
+        label=f"deliverator deliver, {shards} processes",
+        events=events,
+        seconds=wall,
+        timed=f"{shards} whole processes side by side, first start to last exit",
+        cpu_s=sum(usage.cpu_s for usage in usages),
+        max_rss_mb=max(usage.max_rss_mb for usage in usages),
+        sink=stats,
+        checks={"shards": shards, "delivered": delivered},
     )

@@ -52,6 +52,7 @@ def summarise(report: dict[str, Any], runs: dict[str, RunResult]) -> dict[str, A
         "A/B": ratio(a, runs.get("B")),
         "A/C'": ratio(a, runs.get("C'")),
         "A/C": ratio(a, runs.get("C")),
+        "Ax2/C'": ratio(runs.get("Ax2"), runs.get("C'")),
         "A_cpu_s_per_100k": a.cpu_s_per_100k if a else None,
         "A_rss_mb_n": a.max_rss_mb if a else None,
     }
@@ -74,12 +75,13 @@ def render(report: dict[str, Any], runs: dict[str, RunResult], console: Console)
                    "sink CPU"):
         table.add_column(column, justify="left" if column in ("", "runner") else "right")
     big_label = "A (10 x N)" if setup["rss_events"] == 10 * setup["events"] else "A (RSS run)"
-    for key in ("A", "C'", "C", "B", "A10"):
+    for key in ("A", "Ax2", "C'", "C", "B", "A10"):
         run = runs.get(key)
         if run is None:
             continue
         table.add_row(
-            big_label if key == "A10" else key, run.label, f"{run.events:,}", _fmt(run.seconds, ".2f"),
+            {"A10": big_label, "Ax2": "A x 2"}.get(key, key), run.label, f"{run.events:,}",
+            _fmt(run.seconds, ".2f"),
             _fmt(run.events_per_s), _fmt(run.cpu_s_per_100k, ".2f"), _fmt(run.max_rss_mb, ".1f"),
             _fmt(run.sink_cpu_share, ".0%"),
         )
@@ -98,7 +100,7 @@ def render(report: dict[str, Any], runs: dict[str, RunResult], console: Console)
     for column in ("figure", "value", "target", ""):
         targets.add_column(column)
     rows: list[tuple[str, str, str, bool | None]] = []
-    for key in ("A/B", "A/C'", "A/C"):
+    for key in ("A/B", "A/C'", "A/C", "Ax2/C'"):
         value = headline.get(key)
         target = TARGETS.get(key, "")
         threshold = {"A/B": 25.0, "A/C'": 0.8}.get(key)

@@ -23,7 +23,7 @@ from typing import Any
 from rich.console import Console
 
 from certs import make_tls_files
-from deliverator_job import deliverator_command, run_a
+from deliverator_job import deliverator_command, run_a, run_a_sharded
 from events import write_events
 from jobs import run_b, run_c, run_c_prime
 from profiling import format_hot_spots, profile_a
@@ -34,7 +34,7 @@ from sink import Mode, Sink, TlsFiles
 from startup import measure_startup
 
 HERE = Path(__file__).resolve().parent
-STEPS = ("startup", "C", "C'", "A", "B", "rss", "retries")
+STEPS = ("startup", "C", "C'", "A", "A2", "B", "rss", "retries")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -164,7 +164,7 @@ def benchmark(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
             startup = measure_startup(deliverator, runs=args.startup_runs)
         report["startup"] = {"help_s": round(startup.help_s, 4),
                              "destinations_s": round(startup.destinations_s, 4), "runs": startup.runs}
-    events = bench.events_file(n) if steps & {"C", "C'", "A", "B"} else None
+    events = bench.events_file(n) if steps & {"C", "C'", "A", "A2", "B"} else None
     if events is not None and "C" in steps:
         runs["C"] = bench.fastest("C: zero-work baseline", lambda: run_c(
             events, sink=bench.sink(), work_dir=bench.work, concurrency=args.concurrency,
@@ -183,6 +183,10 @@ def benchmark(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
             differ = differing_items(bench.work / "a.results.jsonl", bench.work / "c-prime.results.jsonl")
             report["same_items_as_c_prime"] = {"checked": min(n, 5_000), "differing": len(differ),
                                                "first_differing": differ[:5]}
+    if events is not None and "A2" in steps:
+        runs["Ax2"] = bench.fastest("A x 2: two deliverator processes, half the events each", lambda: run_a_sharded(
+            events, n, shards=2, work_dir=bench.work, sink=bench.sink(), concurrency=args.concurrency,
+            ca_bundle=bench.ca_bundle))
     if events is not None and "B" in steps:
         with bench.step(f"B: official client, {args.b_events:,} events"):
             runs["B"] = run_b(events, min(args.b_events, n), sink=bench.sink(tls=True, workers=1),

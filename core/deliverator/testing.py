@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 import attrs
 import orjson
@@ -67,20 +67,56 @@ class ScriptedResponse:
 Responder = Callable[[RecordedRequest], ScriptedResponse]
 
 
-class ScriptedServer:
-    """A threaded HTTP/1.1 server on 127.0.0.1 and a free port.
+class _TrackingServer(ThreadingHTTPServer):
+    """A threaded HTTP server that remembers its open connections, so that stopping also ends
+    kept-alive ones (their threads would otherwise go on answering after ``shutdown``)."""
 
-    ``script`` is either a list of responses served in order (the last one repeats) or a
-    function from the request to its response.
-    """
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
 
-    def __init__(self, script: Sequence[ScriptedResponse] | Responder) -> None:
-        self._lock = threading.Lock()
-        self._script = script
-        self._served = 0
-        self.requests: list[RecordedRequest] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._connections_lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End every open connection."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class QuickHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive, and each answer leaving in one write without Nagle's delay
+    (headers and body written separately would wait ~40 ms for a delayed ACK every time)."""
+
+    protocol_version = "HTTP/1.1"
+    wbufsize = 64 * 1024
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: tests read what the server recorded, not its log."""
+
+
+class LoopbackServer:
+    """A real HTTP server on loopback, run in a background thread: the base of the scripted
+    server below and of destination emulators. ``port=0`` picks a free port."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = _TrackingServer((host, port), handler)
         self._thread: threading.Thread | None = None
 
     @property
@@ -94,7 +130,7 @@ class ScriptedServer:
         """The port the server listens on."""
         return int(self._server.server_address[1])
 
-    def __enter__(self) -> ScriptedServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -102,14 +138,37 @@ class ScriptedServer:
         self.stop()
 
     def start(self) -> None:
-        """Serve in a background thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        """Serve in a background (daemon) thread."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=type(self).__name__, daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
+        """Stop serving, end open connections and close the socket (idempotent)."""
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.close_connections()
         self._server.server_close()
+
+
+class ScriptedServer(LoopbackServer):
+    """A threaded HTTP/1.1 server on 127.0.0.1 and a free port.
+
+    ``script`` is either a list of responses served in order (the last one repeats) or a
+    function from the request to its response.
+    """
+
+    def __init__(self, script: Sequence[ScriptedResponse] | Responder) -> None:
+        self._lock = threading.Lock()
+        self._script = script
+        self._served = 0
+        self.requests: list[RecordedRequest] = []
+        super().__init__(self._handler_class())
 
     def _respond(self, request: RecordedRequest) -> ScriptedResponse:
         with self._lock:
@@ -126,12 +185,7 @@ class ScriptedServer:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
+        class Handler(QuickHandler):
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""

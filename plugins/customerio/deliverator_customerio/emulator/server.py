@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import attrs
 
 from deliverator import Clock, HttpClient
+from deliverator.testing import LoopbackServer, QuickHandler
 from deliverator_customerio.emulator import answers
 from deliverator_customerio.emulator.answers import Answer
 from deliverator_customerio.emulator.api import Account, TrackApi
@@ -30,39 +30,7 @@ from deliverator_customerio.emulator.limits import MAX_READ_BYTES
 from deliverator_customerio.emulator.store import EmulatorStats, Store
 
 
-class _Server(ThreadingHTTPServer):
-    """Tracks open connections, so that stopping also ends kept-alive ones (their threads
-    would otherwise go on answering after ``shutdown``)."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 256
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        super().__init__(address, handler)
-        self._connections_lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        """End every open connection."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-
-class Emulator:
+class Emulator(LoopbackServer):
     """A Customer.io Track API stand-in on ``host``:``port`` (0 = a free port).
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`. ``faults`` may be
@@ -86,51 +54,10 @@ class Emulator:
         self._store = Store()
         account = Account(site_id=site_id, api_key=api_key, region=region, environment_id=environment_id)
         self._api = TrackApi(account, self._store, faults or Faults(), fast=fast, clock=clock)
-        self._server = _Server((host, port), self._handler_class())
-        self._thread: threading.Thread | None = None
+        super().__init__(self._handler_class(), host, port)
 
     def __repr__(self) -> str:
         return f"Emulator(url={self.url!r}, site_id={self._api.account.site_id!r}, fast={self._api.fast})"
-
-    # --- life cycle ------------------------------------------------------------------------
-
-    def __enter__(self) -> Emulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        """Serve in a background (daemon) thread."""
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="customerio-emulator", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and close the listening socket (idempotent)."""
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._server.close_connections()
-        self._server.server_close()
-
-    # --- where and how -----------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """The base URL to use as the destination's ``endpoint``, e.g. ``http://127.0.0.1:54321``."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    @property
-    def port(self) -> int:
-        """The port listened on."""
-        return int(self._server.server_address[1])
 
     @property
     def faults(self) -> Faults:
@@ -183,18 +110,9 @@ class Emulator:
         api = self._api
         store = self._store
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body leave in one write (a buffered wfile, flushed per request) and
-            # without Nagle's delay: otherwise every answer waits ~40 ms for a delayed ACK.
-            wbufsize = 64 * 1024
-            disable_nagle_algorithm = True
-
+        class Handler(QuickHandler):
             def version_string(self) -> str:
                 return "customerio-emulator"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet: the counters are the log."""
 
             def _handle(self) -> None:
                 store.count_request()

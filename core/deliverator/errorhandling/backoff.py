@@ -127,12 +127,7 @@ class WaitTimeFromHeader:
     def wait(
         self, *, attempt: int, response: HttpResponse | None, now: float, rng: random.Random
     ) -> WaitDecision | None:
-        if response is None:
-            return None
-        raw = response.headers.get(self.header)
-        if raw is None:
-            return None
-        text = extract(raw, self.regex)
+        text = _header_text(response, self.header, self.regex)
         seconds = seconds_from_value(text, now) if text is not None else None
         if seconds is None:
             return None
@@ -159,12 +154,7 @@ class WaitUntilTimeFromHeader:
     def wait(
         self, *, attempt: int, response: HttpResponse | None, now: float, rng: random.Random
     ) -> WaitDecision | None:
-        if response is None:
-            return None
-        raw = response.headers.get(self.header)
-        if raw is None:
-            return None
-        text = extract(raw, self.regex)
+        text = _header_text(response, self.header, self.regex)
         moment = moment_from_value(text) if text is not None else None
         if moment is None:
             return None
@@ -173,3 +163,12 @@ class WaitUntilTimeFromHeader:
 
     def describe(self) -> str:
         return f"wait_until_time_from_header({self.header})"
+
+
+def _header_text(response: HttpResponse | None, header: str, regex: re.Pattern[str] | None) -> str | None:
+    """The part of ``header`` a header strategy reads (the regex's group 1 or whole match),
+    or None when there is no response, no such header or no match."""
+    if response is None:
+        return None
+    raw = response.headers.get(header)
+    return None if raw is None else extract(raw, regex)

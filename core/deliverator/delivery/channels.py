@@ -24,7 +24,9 @@ class Channels:
     """Shared plumbing of one run."""
 
     def __init__(self, concurrency: int) -> None:
-        self.batches: queue.Queue[list[Item] | None] = queue.Queue(maxsize=max(2, concurrency * 2))
+        # Unbounded on purpose: the cap on outstanding batches below is the backpressure, and a
+        # SimpleQueue hands batches over without Python-level locking.
+        self.batches: queue.SimpleQueue[list[Item] | None] = queue.SimpleQueue()
         self.results: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self.stop = threading.Event()
         self.max_outstanding = concurrency * 3 + 2
@@ -34,7 +36,8 @@ class Channels:
         self._in_flight: dict[int, list[Item]] = {}
 
     def dispatch(self, batch: list[Item], wait_for_room: bool = False) -> bool:
-        """Hand ``batch`` to the senders; False (batch not taken) once the run is stopping.
+        """Hand ``batch`` to the senders; False (batch not taken) when the run stopped while
+        the reader was waiting for room.
 
         The reader passes ``wait_for_room`` so that it waits while too many batches are out;
         the coordinator never waits for room (it is the one that makes room).
@@ -45,14 +48,8 @@ class Channels:
                     return False
                 self._room.wait(0.2)
             self._in_flight[id(batch)] = batch
-        while True:
-            try:
-                self.batches.put(batch, timeout=0.2)
-                return True
-            except queue.Full:
-                if self.stop.is_set():
-                    self.settle(batch)
-                    return False
+        self.batches.put(batch)
+        return True
 
     def settle(self, batch: list[Item]) -> None:
         """``batch`` is back with the coordinator: no longer in flight."""

@@ -113,10 +113,7 @@ class DeliveryRun:
             self._coordinate(reader, threads[0])
         finally:
             for _ in range(self._options.concurrency):
-                try:
-                    channels.batches.put_nowait(None)
-                except queue.Full:
-                    break
+                channels.batches.put(None)
             self._writer.flush()
         return self.summary
 

@@ -16,7 +16,6 @@ Choices (documented in docs/destinations/customerio.md):
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from collections.abc import Mapping
@@ -124,23 +123,49 @@ def convert_nested_timestamps(value: Any) -> Any:
     depth) replaced by integer Unix seconds.
 
     Containers are never mutated, because the event belongs to the caller; one that holds no
-    timestamp is returned as it is (no copy), one that does is rebuilt.
+    timestamp is returned as it is (no copy), one that does is rebuilt. This runs over every
+    event's properties on the hot path, so plain dicts, lists and strings are recognised by
+    exact type before the slower abstract checks.
     """
+    kind = type(value)
+    if kind is str:
+        return _convert_string(value)
+    if kind is dict:
+        return _convert_mapping(value)
+    if kind is list:
+        return _convert_list(value)
     if isinstance(value, str):
         return _convert_string(value)
     if isinstance(value, Mapping):
-        changed: dict[Any, Any] | None = None
-        for position, (key, item) in enumerate(value.items()):
-            converted = convert_nested_timestamps(item)
-            if changed is None and converted is not item:
-                changed = dict(itertools.islice(value.items(), position))
-            if changed is not None:
-                changed[key] = converted
-        return value if changed is None else changed
+        return _convert_mapping(value)
     if isinstance(value, list):
-        items = [convert_nested_timestamps(item) for item in value]
-        return value if all(new is old for new, old in zip(items, value, strict=True)) else items
+        return _convert_list(value)
     return value
+
+
+def _convert_mapping(value: Mapping[Any, Any]) -> Any:
+    changed: dict[Any, Any] | None = None
+    for key, item in value.items():
+        kind = type(item)
+        if kind is str:
+            # Inlined shape test: almost every attribute string fails it at once.
+            if len(item) < 10 or item[4] != "-" or not item[0].isdigit():
+                continue
+            converted = _convert_string(item)
+        elif kind is int or kind is float or kind is bool or item is None:
+            continue
+        else:
+            converted = convert_nested_timestamps(item)
+        if converted is not item:
+            if changed is None:
+                changed = dict(value)
+            changed[key] = converted
+    return value if changed is None else changed
+
+
+def _convert_list(value: list[Any]) -> Any:
+    items = [convert_nested_timestamps(item) for item in value]
+    return value if all(new is old for new, old in zip(items, value, strict=True)) else items
 
 
 def _convert_string(text: str) -> Any:

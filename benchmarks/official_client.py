@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from customerio import CustomerIO, CustomerIOException  # type: ignore[import-untyped]
+from customerio import CustomerIO, CustomerIOException  # type: ignore[import-untyped]  # the client ships no type hints
 
 
 def read_events(path: Path, count: int) -> list[dict[str, Any]]:

@@ -116,3 +116,12 @@ def test_a_wrapper_from_an_extension_sees_every_build_payload_call() -> None:
     destination.add_plugin(Enricher(), "enricher")
     assert destination.build_payload({"messageId": "b"}) == {"id": "b", "enriched": True}
     assert calls == ["b"]
+
+
+def test_a_hook_with_an_argument_the_spec_lacks_is_an_error_naming_it() -> None:
+    @hookimpl
+    def build_payload(event: Any, settings: Any, extra: Any) -> dict[str, Any]:
+        return {}
+
+    with pytest.raises(PluginError, match="extra"):
+        Destination.from_plugins([("odd", make_plugin(build_payload=build_payload))], {"url": "x"})

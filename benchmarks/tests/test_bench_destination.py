@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-deliverator = pytest.importorskip("deliverator")
-from deliverator import ErrorResponse, HttpClient, HttpResponse, PayloadValidationError  # noqa: E402
-from deliverator_benchsink import plugin  # noqa: E402
+from deliverator import ErrorResponse, HttpClient, HttpResponse, PayloadValidationError
+from deliverator_benchsink import plugin
 
-from sink import ItemsRule, Sink  # noqa: E402
+from sink import ItemsRule, Sink
 
 SETTINGS = plugin.BenchSinkSettings(endpoint="http://127.0.0.1:1")
 PAYLOADS = [{"id": "a"}, {"id": "b"}, {"id": "c"}]

@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from deliverator import PayloadValidationError, Secret
+from deliverator.events import InvalidRecord, check_event
+from deliverator_customerio import payloads
+from deliverator_customerio.settings import CustomerIOSettings
+
 import straightline
 from events import iter_events, make_event, write_events
-
-payloads = pytest.importorskip("deliverator_customerio.payloads")
-from deliverator import PayloadValidationError, Secret  # noqa: E402
-from deliverator.events import InvalidRecord, check_event  # noqa: E402
-from deliverator_customerio.settings import CustomerIOSettings  # noqa: E402
 
 SETTINGS = CustomerIOSettings(site_id="bench", api_key=Secret("bench-key"))
 

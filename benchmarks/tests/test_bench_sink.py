@@ -77,7 +77,6 @@ def test_workers_share_one_port_and_their_counts_are_merged() -> None:
 
 
 def test_tls_sink_is_trusted_with_the_throwaway_ca(tmp_path: Path) -> None:
-    pytest.importorskip("trustme")
     from certs import make_tls_files
 
     tls = make_tls_files(tmp_path)

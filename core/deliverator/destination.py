@@ -35,7 +35,8 @@ def register_checked(pm: pluggy.PluginManager, plugin: object, name: str) -> Non
         pm.register(plugin, name=name)
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        pm.unregister(name=name)
+        if pm.has_plugin(name):
+            pm.unregister(name=name)
         raise PluginError(f"plugin {name!r}: {exc}") from None
 
 

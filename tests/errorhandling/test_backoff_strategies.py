@@ -22,7 +22,7 @@ NOW = 1_700_000_000.0
 
 def waits(strategy: BackoffStrategy, resp: object = None, attempts: range = range(1, 6)) -> list[WaitDecision | None]:
     rng = random.Random(7)
-    return [strategy.wait(attempt=a, response=resp, now=NOW, rng=rng) for a in attempts]  # type: ignore[arg-type]
+    return [strategy.wait(attempt=a, response=resp, now=NOW, rng=rng) for a in attempts]  # type: ignore[arg-type]  # resp may be None or a test response
 
 
 @pytest.mark.parametrize(
@@ -175,7 +175,7 @@ def test_wait_until_time_from_header_waits_until_the_epoch(reset_at: float, min_
     decision = strategy.wait(
         attempt=1, response=response(429, headers={"X-RateLimit-Reset": repr(reset_at)}), now=NOW, rng=random.Random()
     )
-    assert decision == WaitDecision(pytest.approx(expected))  # type: ignore[arg-type]
+    assert decision == WaitDecision(pytest.approx(expected))  # type: ignore[arg-type]  # approx stands in for a float
 
 
 def test_wait_until_reads_an_http_date_and_a_regex_group() -> None:

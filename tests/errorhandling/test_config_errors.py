@@ -152,7 +152,7 @@ def test_the_where_prefix_is_the_callers() -> None:
 
 def test_a_non_table_section_is_an_error() -> None:
     with pytest.raises(ConfigError, match="expected a table, got an array"):
-        parse_error_handler([1, 2])  # type: ignore[arg-type]
+        parse_error_handler([1, 2])  # type: ignore[arg-type]  # a wrong type is the case under test
 
 
 def test_absent_or_empty_section_gives_the_defaults() -> None:

@@ -37,7 +37,7 @@ def run_waits(p: RetryPolicy, clock: FakeClock, resp: object = None, retries: in
     first = clock.monotonic()
     decisions = []
     for number in range(1, retries + 1):
-        decision = p.next_wait(retry_number=number, response=resp, error=None, first_attempt_at=first)  # type: ignore[arg-type]
+        decision = p.next_wait(retry_number=number, response=resp, error=None, first_attempt_at=first)  # type: ignore[arg-type]  # test responses are typed loosely
         decisions.append(decision)
         clock.sleep(decision.seconds)
     return decisions

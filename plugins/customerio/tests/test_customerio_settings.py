@@ -57,7 +57,7 @@ def test_missing_api_key_is_a_config_error_naming_it() -> None:
 def test_settings_are_frozen() -> None:
     settings = _structure()
     with pytest.raises(AttributeError):
-        settings.region = "eu"  # type: ignore[misc]
+        settings.region = "eu"  # type: ignore[misc]  # the point: settings are frozen
 
 
 def test_settings_repr_and_str_hide_the_api_key(api_key: str) -> None:

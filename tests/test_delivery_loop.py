@@ -237,3 +237,40 @@ def test_connection_errors_are_retried_and_counted(example_plugin: ModuleType) -
         result = deliver(example_plugin, service.url, jsonl([track(0)]))
     assert result.by_index[0].outcome == "delivered"
     assert result.by_index[0].attempts == 3
+
+
+def test_alternating_500_and_429_share_one_attempt_counter(example_plugin: ModuleType) -> None:
+    def script(number: int) -> ScriptedResponse:
+        return ScriptedResponse(status=500) if number % 2 else ScriptedResponse(status=429)
+
+    handler = parse_error_handler({"max_retries": 3})
+    with ExampleService(request_script=script) as service:
+        result = deliver(example_plugin, service.url, jsonl([track(0)]), error_handler=handler)
+    assert service.requests == 4
+    outcome = result.by_index[0]
+    assert (outcome.attempts, outcome.status) == (4, 429)
+    assert result.summary.rate_limited == 2
+
+
+def test_rate_limited_answers_slow_every_sender_of_the_run(example_plugin: ModuleType) -> None:
+    def script(number: int) -> ScriptedResponse | None:
+        return ScriptedResponse(status=429) if number <= 2 else None
+
+    clock = FakeClock()
+    pacer = RequestPacer(clock)
+    with ExampleService(request_script=script) as service:
+        destination = Destination.from_plugins([("example", example_plugin)], {"endpoint": service.url, "token": "t"})
+        run = DeliveryRun(
+            destination,
+            HttpClient(),
+            RunOptions(batch_size=2, concurrency=2, linger_s=0.05),
+            OutcomeWriter(io.BytesIO(), None),
+            ErrorHandlerConfig(),
+            clock=clock,
+            pacer=pacer,
+        )
+        summary = run.run(io.BytesIO(jsonl([track(i) for i in range(10)])))
+    assert summary.delivered == 10
+    assert summary.rate_limited == 2
+    assert pacer.rate_limited_count == 2
+    assert pacer.slowdown_count >= 1

@@ -11,7 +11,7 @@ from deliverator.errorcodes import ErrorCode, is_retryable_status
 from deliverator.hookspecs import hookimpl
 from deliverator.http import HttpResponse, TransportError
 from deliverator.multistatus import MultiStatusResponse
-from deliverator.responsetext import error_text
+from deliverator.responsetext import body_for_outcome, error_text
 
 _MAX_MESSAGE = 500
 
@@ -20,7 +20,7 @@ _MAX_MESSAGE = 500
 def parse_response(response: HttpResponse, payloads: Sequence[Mapping[str, Any]], settings: Any) -> MultiStatusResponse:
     """Give every item the whole request's status: a destination without per-item answers."""
     result = MultiStatusResponse()
-    body = _body_value(response)
+    body = body_for_outcome(response, _MAX_MESSAGE)
     for payload in payloads:
         if 200 <= response.status < 300:
             result.push_success(status=response.status, sent=payload, body=body)
@@ -92,12 +92,3 @@ def describe_response(response: HttpResponse) -> str:
     if text:
         return f"HTTP {response.status}{reason}: {text[:_MAX_MESSAGE]}"
     return f"HTTP {response.status}{reason}"
-
-
-def _body_value(response: HttpResponse) -> Any:
-    if not response.body:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return response.text[:_MAX_MESSAGE]

@@ -45,6 +45,15 @@ def parse_body(response: HttpResponse) -> Any:
     return value
 
 
+def body_for_outcome(response: HttpResponse, limit: int = 1000) -> Any:
+    """What an outcome's ``body`` records of a whole-request answer: the parsed JSON, else the
+    first ``limit`` characters of the text, else None for an empty body."""
+    if not response.body:
+        return None
+    value = parse_body(response)
+    return value if value is not None else response.text[:limit]
+
+
 def error_text(response: HttpResponse) -> str:
     """The first non-empty value of :data:`ERROR_KEYS` in a JSON body (lists joined with
     ", "), else the raw body text."""

@@ -34,7 +34,7 @@ from deliverator.errorcodes import ErrorCode
 from deliverator.errorhandling import ErrorHandlerConfig, RequestPacer, RetryPolicy
 from deliverator.http import HttpClient, HttpResponse
 from deliverator.multistatus import MultiStatusResponse, SuccessResponse
-from deliverator.responsetext import parse_body
+from deliverator.responsetext import body_for_outcome
 
 _PROGRESS_EVERY_S = 0.2
 
@@ -273,11 +273,7 @@ class DeliveryRun:
             message = describe_response(response)
         else:
             message = f"{type(error).__name__}: {error}" if error is not None else "no response"
-        body = None
-        if response is not None and response.body:
-            body = parse_body(response)
-            if body is None:
-                body = response.text[:1000]
+        body = body_for_outcome(response) if response is not None else None
         return Failure(status, errortype, message, body)
 
     # --- fates ----------------------------------------------------------------------------

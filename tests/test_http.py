@@ -52,6 +52,11 @@ def test_a_body_declared_over_the_cap_is_an_error() -> None:
     assert "1000-byte cap" in str(info.value)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client hanging up or refusing our certificate is what these tests provoke."""
+
+
 class _Chunked(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -74,7 +79,7 @@ class _Chunked(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def chunked_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Chunked)
+    server = _QuietServer(("127.0.0.1", 0), _Chunked)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -117,7 +122,7 @@ def test_transport_errors_never_show_user_info_or_query_strings() -> None:
 
 class _TlsServer:
     def __init__(self, cert: trustme.LeafCert) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+        self.server = _QuietServer(("127.0.0.1", 0), _Ok)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         cert.configure_cert(context)
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)

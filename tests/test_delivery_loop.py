@@ -274,3 +274,28 @@ def test_rate_limited_answers_slow_every_sender_of_the_run(example_plugin: Modul
     assert summary.rate_limited == 2
     assert pacer.rate_limited_count == 2
     assert pacer.slowdown_count >= 1
+
+
+def test_an_input_that_breaks_mid_way_ends_the_run_cleanly_and_says_why(example_plugin: ModuleType) -> None:
+    class Broken(io.BytesIO):
+        def readline(self, size: int | None = -1) -> bytes:
+            line = super().readline(size)
+            if not line:
+                raise OSError("disk went away")
+            return line
+
+    with ExampleService() as service:
+        destination = Destination.from_plugins([("example", example_plugin)], {"endpoint": service.url, "token": "t"})
+        clock = FakeClock()
+        run = DeliveryRun(
+            destination,
+            HttpClient(),
+            RunOptions(batch_size=10, concurrency=1, linger_s=0.05),
+            OutcomeWriter(io.BytesIO(), None),
+            clock=clock,
+            pacer=RequestPacer(clock),
+        )
+        summary = run.run(Broken(jsonl([track(0), track(1)])))
+    assert summary.delivered == 2
+    assert summary.input_error is not None and "disk went away" in summary.input_error
+    assert "input not read to the end" in summary.line()

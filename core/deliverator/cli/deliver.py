@@ -31,8 +31,8 @@ from deliverator.config import load_config
 def command(input: str, config_path: str, results: str | None, dead_letter: str | None, no_progress: bool) -> None:
     """Deliver INPUT (a JSONL file of Segment events, a dead-letter file, or - for stdin).
 
-    Exits 0 when every event was delivered or ignored, 1 when some event failed, 2 on a usage or
-    configuration error.
+    Exits 0 when every event was delivered or ignored, 1 when some event failed (or the input
+    could not be read to its end), 2 on a usage or configuration error.
     """
     input_path = None if input == "-" else Path(input)
     if input_path is not None and not input_path.is_file():
@@ -47,4 +47,4 @@ def command(input: str, config_path: str, results: str | None, dead_letter: str 
         click.echo(f"outcomes: {files.results}", file=out)
     if summary.failed and files.dead_letters is not None:
         click.echo(f"dead letters: {files.dead_letters}", file=out)
-    sys.exit(EXIT_FAILURES if summary.failed else EXIT_OK)
+    sys.exit(EXIT_FAILURES if summary.failed or summary.input_error else EXIT_OK)

@@ -127,6 +127,6 @@ def deliver(config: Config, files: DeliveryFiles, show_progress: bool, label: st
         )
         with _cancel_on_signals(run), _fewer_collections():
             summary = run.run(source)
-        if run.reader_error:
-            warn(run.reader_error)
+        if summary.input_error:
+            warn(summary.input_error)
     return summary

@@ -87,7 +87,6 @@ class DeliveryRun:
         self._schedule: list[tuple[float, int, Item]] = []
         self._sequence = itertools.count()
         self._stopping = False
-        self.reader_error: str | None = None
 
     @property
     def summary(self) -> Summary:
@@ -190,7 +189,7 @@ class DeliveryRun:
             for item in batch:
                 self._cancel(item)
         elif kind is READER_DONE:
-            self.reader_error = message[2]
+            self.summary.input_error = message[2]
             if self._stopping:
                 self._cancel_batcher()
             else:

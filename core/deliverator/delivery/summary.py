@@ -18,6 +18,8 @@ class Summary:
     retried_items: int = 0
     rate_limited: int = 0
     cancelled: bool = False
+    input_error: str | None = None
+    """Why reading the input stopped early, if it did (the records read were all delivered)."""
     failures_by_type: Counter[str] = attrs.field(factory=Counter)
     unsent_failures_by_type: Counter[str] = attrs.field(factory=Counter)
     """The part of ``failures_by_type`` that never reached the destination (refused locally)."""
@@ -37,6 +39,8 @@ class Summary:
             extras.append(_count(self.rate_limited, "rate-limited response", "rate-limited responses"))
         if self.cancelled:
             extras.append("cancelled")
+        if self.input_error:
+            extras.append("input not read to the end")
         return f"{text} ({', '.join(extras)})" if extras else text
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pty
+import signal
 import subprocess
 import sys
 import time
@@ -81,3 +82,32 @@ def test_progress_bar_shows_on_a_terminal_and_not_with_no_progress(tmp_path: Pat
     assert (code, quiet_code) == (0, 0)
     assert "delivering" in terminal and "20 delivered" in terminal
     assert "delivering" not in quiet
+
+
+def test_ctrl_c_on_a_quiet_stdin_stops_promptly_and_records_what_was_read(tmp_path: Path, example_site: Path) -> None:
+    env = cli_env(example_site, extra={"EXAMPLE_TOKEN": "t"})
+    with ExampleService() as service:
+        config = write_config(tmp_path, service.url)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "deliverator", "deliver", "-", "--config", str(config), "--no-progress"],
+            env=env,
+            cwd=tmp_path,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(jsonl([track(0)]) + b'{"type": "track"')  # a line still being written
+        proc.stdin.flush()
+        deadline = time.monotonic() + 20
+        while not service.delivered and time.monotonic() < deadline:
+            time.sleep(0.02)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+        elapsed = time.monotonic() - started
+        proc.stdin.close()
+    assert code == 0  # the one event read was delivered; nothing else became a record
+    assert elapsed < 10  # not the 15 s grace: a reader blocked on stdin is not waited for
+    outcomes = [orjson.loads(line) for line in (tmp_path / "stdin.results.jsonl").read_bytes().splitlines()]
+    assert [o["outcome"] for o in outcomes] == ["delivered"]

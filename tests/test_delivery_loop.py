@@ -278,11 +278,11 @@ def test_rate_limited_answers_slow_every_sender_of_the_run(example_plugin: Modul
 
 def test_an_input_that_breaks_mid_way_ends_the_run_cleanly_and_says_why(example_plugin: ModuleType) -> None:
     class Broken(io.BytesIO):
-        def readline(self, size: int | None = -1) -> bytes:
-            line = super().readline(size)
-            if not line:
+        def read(self, size: int | None = -1) -> bytes:
+            data = super().read(size)
+            if not data:
                 raise OSError("disk went away")
-            return line
+            return data
 
     with ExampleService() as service:
         destination = Destination.from_plugins([("example", example_plugin)], {"endpoint": service.url, "token": "t"})

@@ -13,6 +13,8 @@ from typing import Protocol, TypeVar
 
 T = TypeVar("T")
 
+_MAX_REAL_WAIT_S = 0.25
+
 
 class Clock(Protocol):
     """The time source of a run."""
@@ -51,7 +53,9 @@ class RealClock:
     def get(self, source: queue.SimpleQueue[T], timeout: float | None, idle: bool) -> T:
         if timeout is not None and timeout <= 0:
             return source.get_nowait()
-        return source.get(timeout=timeout)
+        # Never block for long: a Ctrl-C only sets a flag, and the caller must get to see it
+        # even when nothing else happens (a quiet stdin, nothing in flight).
+        return source.get(timeout=_MAX_REAL_WAIT_S if timeout is None else min(timeout, _MAX_REAL_WAIT_S))
 
 
 class FakeClock:

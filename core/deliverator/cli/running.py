@@ -102,7 +102,14 @@ def deliver(config: Config, files: DeliveryFiles, show_progress: bool, label: st
     )
     clock = RealClock()
     with ExitStack() as stack:
-        source: IO[bytes] = stack.enter_context(files.input.open("rb")) if files.input is not None else sys.stdin.buffer
+        # Unbuffered: the reader reads large chunks itself, and an unbuffered stdin lets a slow
+        # stream through as it arrives (see deliverator.delivery.reader.iter_lines). stdin is
+        # never closed here: the reader may still be blocked reading it when the run ends.
+        source: IO[bytes] = (
+            stack.enter_context(files.input.open("rb", buffering=0))
+            if files.input is not None
+            else open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)  # noqa: SIM115  # never closed: see above
+        )
         results: IO[bytes] = (
             stack.enter_context(files.results.open("wb", buffering=_WRITE_BUFFER))
             if files.results is not None

@@ -23,23 +23,45 @@ from deliverator.events import InvalidRecord, check_event, decode_record, messag
 _OVERSIZE_PREVIEW: Final = 1024
 
 
+_CHUNK: Final = 1 << 20
+
+
 def iter_lines(source: IO[bytes], limit: int) -> Iterator[tuple[bytes, bool]]:
-    """Yield (line, fits) pairs; a line longer than ``limit`` bytes is skipped to its end and
-    yielded as its first KiB with ``fits=False``, so one huge line cannot exhaust memory."""
-    readline = source.readline
+    """Yield (line, fits) pairs from ``source`` read in large chunks; a line longer than
+    ``limit`` bytes is skipped to its end and yielded as its first KiB with ``fits=False``, so
+    one huge line cannot exhaust memory.
+
+    Only ``read`` is used: on an unbuffered stream (stdin) it returns what has arrived, so a
+    slow stream is seen line by line, and no buffered reader's lock is held by this thread
+    (a daemon thread blocked inside one makes interpreter shutdown abort).
+    """
+    read = source.read
+    pending = b""
+    oversize: bytes | None = None  # the head of a line too long to keep, until its end arrives
     while True:
-        line = readline(limit + 1)
-        if not line:
+        chunk = read(_CHUNK)
+        if not chunk:
+            if oversize is not None:
+                yield oversize, False
+            elif pending:
+                yield (pending, True) if len(pending) <= limit else (pending[:_OVERSIZE_PREVIEW], False)
             return
-        if len(line) > limit and not line.endswith(b"\n"):
-            head = line[:_OVERSIZE_PREVIEW]
-            while True:
-                rest = readline(65536)
-                if not rest or rest.endswith(b"\n"):
-                    break
-            yield head, False
-        else:
-            yield line, True
+        if oversize is not None:
+            end = chunk.find(b"\n")
+            if end < 0:
+                continue
+            yield oversize, False
+            oversize = None
+            chunk = chunk[end + 1 :]
+        lines = (pending + chunk if pending else chunk).split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            if len(line) <= limit:
+                yield line, True
+            else:
+                yield line[:_OVERSIZE_PREVIEW], False
+        if len(pending) > limit:
+            oversize, pending = pending[:_OVERSIZE_PREVIEW], b""
 
 
 class Reader:
@@ -89,7 +111,7 @@ class Reader:
         for line, fits in lines:
             if stop.is_set():
                 return self._record_rest_as_cancelled(line, fits, lines, index)
-            self.bytes_read += len(line)
+            self.bytes_read += len(line) + 1
             if fits:
                 line = line.strip()
                 if not line:
@@ -155,7 +177,7 @@ class Reader:
         never sent), so the dead-letter file holds everything that was not delivered."""
         message = "the run was cancelled before this event was sent"
         for line, fits in itertools.chain([(first_line, first_fits)], lines):
-            self.bytes_read += len(line)
+            self.bytes_read += len(line) + 1
             stripped = line.strip() if fits else line
             if not stripped:
                 continue

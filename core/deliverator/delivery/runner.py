@@ -37,6 +37,7 @@ from deliverator.multistatus import MultiStatusResponse, SuccessResponse
 from deliverator.responsetext import body_for_outcome
 
 _PROGRESS_EVERY_S = 0.2
+_READER_QUIET_S = 1.0
 
 
 @attrs.frozen(kw_only=True)
@@ -122,10 +123,13 @@ class DeliveryRun:
         reader_done = False
         grace_deadline: float | None = None
         last_progress = 0.0
+        reader_seen = (-1, 0.0)  # (bytes read, when that changed), to spot a reader stuck on input
         while True:
             if self._channels.stop.is_set() and not self._stopping:
                 self._begin_cancel()
                 grace_deadline = time.monotonic() + self._options.cancel_grace_s
+            if self._stopping and reader.bytes_read != reader_seen[0]:
+                reader_seen = (reader.bytes_read, time.monotonic())
             now = clock.monotonic()
             self._release_due_retries(now, flush=reader_done)
             opened = self._batcher.opened_at
@@ -133,8 +137,11 @@ class DeliveryRun:
                 self._dispatch(self._batcher.flush())
             if reader_done and self._channels.outstanding == 0 and not self._schedule and not len(self._batcher):
                 break
+            # Stopping ends when nothing is in flight and the reader has finished, or has read
+            # nothing for a second (blocked on a quiet stdin), or when the grace runs out.
+            reader_quiet = reader_done or time.monotonic() - reader_seen[1] >= _READER_QUIET_S
             if grace_deadline is not None and (
-                (reader_done and self._channels.outstanding == 0) or time.monotonic() >= grace_deadline
+                (reader_quiet and self._channels.outstanding == 0) or time.monotonic() >= grace_deadline
             ):
                 self._cancel_everything_left(reader_thread)
                 break

@@ -10,9 +10,9 @@ from typing import Any
 
 import orjson
 
-from measure import run_measured
+from measure import ProcessUsage, run_measured
 from results import RunResult
-from sink import Sink
+from sink import Sink, SinkStats
 from verify import tally_outcomes
 
 HERE = Path(__file__).resolve().parent
@@ -61,16 +61,10 @@ def run_c_prime(
 ) -> RunResult:
     """C': the straight-line script, timed as a whole process like A."""
     results = work_dir / "c-prime.results.jsonl"
-    argv = [sys.executable, _script("straightline.py"), str(events_path), "--endpoint", sink.url,
-            "--results", str(results), "--concurrency", str(concurrency)]
-    if ca_bundle is not None:
-        argv += ["--ca-bundle", str(ca_bundle)]
-    try:
-        usage = run_measured(argv, output_dir=work_dir)
-    finally:
-        stats = sink.stop()
-    if usage.returncode != 0:
-        raise RuntimeError(f"C' (straight-line script) failed: {usage.describe_failure()}")
+    usage, stats = _run_script(
+        "straightline.py", [str(events_path), "--results", str(results)], "C' (straight-line script)",
+        sink=sink, work_dir=work_dir, concurrency=concurrency, ca_bundle=ca_bundle,
+    )
     outcomes = tally_outcomes(results)
     if outcomes["delivered"] != events:
         raise RuntimeError(f"C' delivered {outcomes['delivered']} of {events} events: {outcomes}")
@@ -86,16 +80,10 @@ def run_c(
     events_path: Path, *, sink: Sink, work_dir: Path, concurrency: int, ca_bundle: Path | None
 ) -> RunResult:
     """C: pre-encoded batches posted as fast as urllib3 can, only the posting timed."""
-    argv = [sys.executable, _script("baseline.py"), str(events_path), "--endpoint", sink.url,
-            "--concurrency", str(concurrency)]
-    if ca_bundle is not None:
-        argv += ["--ca-bundle", str(ca_bundle)]
-    try:
-        usage = run_measured(argv, output_dir=work_dir)
-    finally:
-        stats = sink.stop()
-    if usage.returncode != 0:
-        raise RuntimeError(f"C (baseline) failed: {usage.describe_failure()}")
+    usage, stats = _run_script(
+        "baseline.py", [str(events_path)], "C (baseline)",
+        sink=sink, work_dir=work_dir, concurrency=concurrency, ca_bundle=ca_bundle,
+    )
     result = _json_line(usage.stdout, "C")
     if stats.requests != result["requests"]:
         raise RuntimeError(f"C posted {result['requests']} requests, the sink saw {stats.requests}")
@@ -104,3 +92,21 @@ def run_c(
         seconds=float(result["seconds"]), timed="the posting only (encoding done before)",
         sink=stats, checks={"requests": result["requests"], "failures": result["failures"]},
     )
+
+
+def _run_script(
+    script: str, args: list[str], label: str, *, sink: Sink, work_dir: Path, concurrency: int,
+    ca_bundle: Path | None,
+) -> tuple[ProcessUsage, SinkStats]:
+    """Run one of the comparison scripts against ``sink`` (stopped afterwards), measured;
+    raise, naming ``label``, if it failed."""
+    argv = [sys.executable, _script(script), *args, "--endpoint", sink.url, "--concurrency", str(concurrency)]
+    if ca_bundle is not None:
+        argv += ["--ca-bundle", str(ca_bundle)]
+    try:
+        usage = run_measured(argv, output_dir=work_dir)
+    finally:
+        stats = sink.stop()
+    if usage.returncode != 0:
+        raise RuntimeError(f"{label} failed: {usage.describe_failure()}")
+    return usage, stats

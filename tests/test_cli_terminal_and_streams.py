@@ -18,18 +18,22 @@ from tests.support import cli_env
 from tests.test_cli import write_config
 
 
+def _deliver_from_a_pipe(config: Path, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "deliverator", "deliver", "-", "--config", str(config), "--no-progress"],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
 def test_a_slow_stream_sends_a_partial_batch_after_the_linger_time(tmp_path: Path, example_site: Path) -> None:
     env = cli_env(example_site, extra={"EXAMPLE_TOKEN": "t"})
     with ExampleService() as service:
         config = write_config(tmp_path, service.url)  # batch_size 5, linger_s 0.05
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "deliverator", "deliver", "-", "--config", str(config), "--no-progress"],
-            env=env,
-            cwd=tmp_path,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        proc = _deliver_from_a_pipe(config, env, tmp_path)
         assert proc.stdin is not None
         proc.stdin.write(jsonl([track(0), track(1)]))
         proc.stdin.flush()
@@ -88,14 +92,7 @@ def test_ctrl_c_on_a_quiet_stdin_stops_promptly_and_records_what_was_read(tmp_pa
     env = cli_env(example_site, extra={"EXAMPLE_TOKEN": "t"})
     with ExampleService() as service:
         config = write_config(tmp_path, service.url)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "deliverator", "deliver", "-", "--config", str(config), "--no-progress"],
-            env=env,
-            cwd=tmp_path,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        proc = _deliver_from_a_pipe(config, env, tmp_path)
         assert proc.stdin is not None
         proc.stdin.write(jsonl([track(0)]) + b'{"type": "track"')  # a line still being written
         proc.stdin.flush()

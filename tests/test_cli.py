@@ -279,3 +279,16 @@ def test_help_lists_the_commands(env: dict[str, str]) -> None:
     assert proc.returncode == 0
     for name in ("deliver", "destinations", "check", "demo"):
         assert name in proc.stdout
+
+
+def test_a_results_file_that_cannot_be_written_exits_2_naming_it(tmp_path: Path, env: dict[str, str]) -> None:
+    with ExampleService() as service:
+        config = write_config(tmp_path, service.url)
+        events = write_events(tmp_path, [track(0)])
+        proc = run_cli(
+            ["deliver", str(events), "--config", str(config), "--results", str(tmp_path / "no" / "such" / "dir.jsonl")],
+            env,
+        )
+    assert proc.returncode == 2
+    assert "cannot open the results file" in proc.stderr and "Traceback" not in proc.stderr
+    assert service.requests == 0

@@ -16,6 +16,11 @@ EXIT_FAILURES = 1
 EXIT_USAGE = 2
 
 
+class UsageProblem(Exception):
+    """A problem with what the command was asked to do (a file that cannot be opened, ...):
+    reported like a configuration error, exit 2."""
+
+
 def fail(message: str) -> NoReturn:
     """Print ``message`` as an error and exit 2 (usage or configuration problem)."""
     click.echo(f"deliverator: error: {message}", err=True)
@@ -29,7 +34,7 @@ def config_errors() -> Iterator[None]:
         yield
     except ConfigError as exc:
         fail(f"configuration: {exc}")
-    except PluginError as exc:
+    except (PluginError, UsageProblem) as exc:
         fail(str(exc))
 
 

@@ -16,7 +16,7 @@ from typing import IO
 
 import attrs
 
-from deliverator.cli.errors import warn
+from deliverator.cli.errors import UsageProblem, warn
 from deliverator.cli.progress import ProgressDisplay
 from deliverator.clock import RealClock
 from deliverator.config import Config
@@ -46,6 +46,13 @@ def default_paths(input_path: Path | None, results: str | None, dead: str | None
     results_path = None if results == "-" else Path(results) if results else Path(f"{stem}.results.jsonl")
     dead_path = Path(dead) if dead else Path(f"{stem}.dead-letter.jsonl")
     return DeliveryFiles(input=input_path, results=results_path, dead_letters=dead_path)
+
+
+def _open(path: Path, mode: str, buffering: int, what: str) -> IO[bytes]:
+    try:
+        return path.open(mode, buffering=buffering)
+    except OSError as exc:
+        raise UsageProblem(f"cannot open {what} {path}: {exc.strerror or exc}") from None
 
 
 @contextmanager
@@ -106,17 +113,17 @@ def deliver(config: Config, files: DeliveryFiles, show_progress: bool, label: st
         # stream through as it arrives (see deliverator.delivery.reader.iter_lines). stdin is
         # never closed here: the reader may still be blocked reading it when the run ends.
         source: IO[bytes] = (
-            stack.enter_context(files.input.open("rb", buffering=0))
+            stack.enter_context(_open(files.input, "rb", 0, "the input"))
             if files.input is not None
             else open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)  # noqa: SIM115  # never closed: see above
         )
         results: IO[bytes] = (
-            stack.enter_context(files.results.open("wb", buffering=_WRITE_BUFFER))
+            stack.enter_context(_open(files.results, "wb", _WRITE_BUFFER, "the results file"))
             if files.results is not None
             else sys.stdout.buffer
         )
         dead = (
-            stack.enter_context(files.dead_letters.open("wb", buffering=_WRITE_BUFFER))
+            stack.enter_context(_open(files.dead_letters, "wb", _WRITE_BUFFER, "the dead-letter file"))
             if files.dead_letters is not None
             else None
         )

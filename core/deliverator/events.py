@@ -41,7 +41,7 @@ def _present(value: Any) -> bool:
 def check_event(event: Any) -> dict[str, Any]:
     """Return ``event`` if it is a sendable Segment event, else raise :class:`InvalidRecord`."""
     if not isinstance(event, dict):
-        raise InvalidRecord(f"record is not a JSON object (got {_json_kind(event)})")
+        raise InvalidRecord(f"record is not a JSON object (got {json_kind(event)})")
     kind = event.get("type")
     if kind is None:
         raise InvalidRecord("missing field 'type'")
@@ -89,15 +89,18 @@ def message_id_of(event: Any) -> str | None:
     return None
 
 
-def _json_kind(value: Any) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
+def json_kind(value: Any) -> str:
+    """How a message names the JSON type of ``value`` ("an array", "null", ...)."""
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int | float):
         return "a number"
-    if value is None:
-        return "null"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
     return type(value).__name__

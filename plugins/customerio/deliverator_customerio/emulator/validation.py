@@ -18,6 +18,7 @@ from typing import Any, Final
 import attrs
 import orjson
 
+from deliverator.events import json_kind
 from deliverator_customerio.emulator.limits import (
     MAX_ATTRIBUTES,
     MAX_EVENT_NAME_BYTES,
@@ -70,7 +71,7 @@ def validate_item(item: Any) -> list[ItemError]:
     """Every problem of one batch item (empty when Customer.io would accept it)."""
     problems = _Problems()
     if not isinstance(item, dict):
-        problems.invalid("", f"each item must be a JSON object, got {_kind(item)}")
+        problems.invalid("", f"each item must be a JSON object, got {json_kind(item)}")
         return problems.errors
     kind = item.get("type")
     action = item.get("action")
@@ -119,7 +120,7 @@ def _person_event(item: Mapping[str, Any], problems: _Problems) -> None:
     if _is_blank(name):
         problems.required("name", f"a person {action} needs a name")
     elif not isinstance(name, str):
-        problems.invalid("name", f"name must be a string, got {_kind(name)}")
+        problems.invalid("name", f"name must be a string, got {json_kind(name)}")
     elif action == "event" and _size(name) > MAX_EVENT_NAME_BYTES:
         problems.invalid("name", f"event name is {_size(name)} bytes; the limit is {MAX_EVENT_NAME_BYTES}")
     event_id = item.get("id")
@@ -154,11 +155,13 @@ def _add_device(item: Mapping[str, Any], problems: _Problems) -> None:
     attributes = device.get("attributes")
     if attributes is not None:
         if not isinstance(attributes, dict):
-            problems.invalid("device.attributes", f"device.attributes must be an object, got {_kind(attributes)}")
+            problems.invalid("device.attributes", f"device.attributes must be an object, got {json_kind(attributes)}")
         else:
             for key, value in attributes.items():
                 if not isinstance(value, str):
-                    problems.invalid(f"device.attributes.{key}", f"device attributes are strings, got {_kind(value)}")
+                    problems.invalid(
+                        f"device.attributes.{key}", f"device attributes are strings, got {json_kind(value)}"
+                    )
 
 
 def _delete_device(item: Mapping[str, Any], problems: _Problems) -> None:
@@ -255,7 +258,7 @@ def _check_one_identifier(value: Any, field: str, allowed: tuple[str, ...], prob
         problems.required(field, f"{field} is required: exactly one of {names}")
         return
     if not isinstance(value, dict):
-        problems.invalid(field, f"{field} must be an object with exactly one of {names}, got {_kind(value)}")
+        problems.invalid(field, f"{field} must be an object with exactly one of {names}, got {json_kind(value)}")
         return
     unknown = [key for key in value if key not in allowed]
     present = [key for key in allowed if key in value]
@@ -285,7 +288,7 @@ def _object_identifiers(value: Any, field: str, problems: _Problems) -> None:
         problems.required(field, f"{field} is required: {{object_type_id, object_id}} or {{cio_object_id}}")
         return
     if not isinstance(value, dict):
-        problems.invalid(field, f"{field} must be an object, got {_kind(value)}")
+        problems.invalid(field, f"{field} must be an object, got {json_kind(value)}")
         return
     if "cio_object_id" in value:
         if "object_id" in value or "object_type_id" in value:
@@ -317,12 +320,14 @@ def _check_relationships(
             problems.required("cio_relationships", "cio_relationships is required: a non-empty list")
         return
     if not isinstance(relationships, list) or (required and not relationships):
-        problems.invalid("cio_relationships", f"cio_relationships must be a non-empty list, got {_kind(relationships)}")
+        problems.invalid(
+            "cio_relationships", f"cio_relationships must be a non-empty list, got {json_kind(relationships)}"
+        )
         return
     for position, relationship in enumerate(relationships):
         where = f"cio_relationships[{position}]"
         if not isinstance(relationship, dict):
-            problems.invalid(where, f"{where} must be an object, got {_kind(relationship)}")
+            problems.invalid(where, f"{where} must be an object, got {json_kind(relationship)}")
             continue
         identifiers(relationship.get("identifiers"), f"{where}.identifiers", problems)
         _check_attributes(relationship, "relationship_attributes", problems, where=f"{where}.relationship_attributes")
@@ -335,7 +340,7 @@ def _check_attributes(container: Mapping[str, Any], key: str, problems: _Problem
     if attributes is None:
         return
     if not isinstance(attributes, dict):
-        problems.invalid(field, f"{field} must be an object, got {_kind(attributes)}")
+        problems.invalid(field, f"{field} must be an object, got {json_kind(attributes)}")
         return
     if len(attributes) > MAX_ATTRIBUTES:
         problems.invalid(field, f"{field} has {len(attributes)} attributes; the limit is {MAX_ATTRIBUTES}")
@@ -377,7 +382,7 @@ def _required_object(item: Mapping[str, Any], key: str, problems: _Problems) -> 
         problems.required(key, f"{key} is required")
         return None
     if not isinstance(value, dict):
-        problems.invalid(key, f"{key} must be an object, got {_kind(value)}")
+        problems.invalid(key, f"{key} must be an object, got {json_kind(value)}")
         return None
     return value
 
@@ -407,22 +412,6 @@ def _looks_like_email(value: Any) -> bool:
         return False
     local, at, domain = value.rpartition("@")
     return bool(at and local and "." in domain and " " not in value)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 def _short(value: Any) -> str:

@@ -4,6 +4,7 @@ with mkdocs in strict mode (any broken link or reference fails)."""
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import re
 import subprocess
@@ -41,6 +42,18 @@ def test_every_public_name_has_a_reference_entry_rendering_that_very_object(modu
     for name in names:
         assert resolve(entries[f"{prefix}.{name}"]) is getattr(module, name), name
     assert set(entries) == {f"{prefix}.{n}" for n in names}, "an entry for a name that is not public"
+
+
+@pytest.mark.parametrize("page", sorted(PAGES.values()), ids=lambda p: p.name)
+def test_every_entry_has_an_example(page: Path) -> None:
+    # An example right after the entry, or one in the docstring mkdocstrings renders.
+    entries = re.split(r"(?m)^(?=::: )", page.read_text())[1:]
+    without = [
+        entry.split()[1]
+        for entry in entries
+        if "```python" not in entry and "Example" not in (inspect.getdoc(resolve(entry.split()[1])) or "")
+    ]
+    assert not without, f"entries without an example: {without}"
 
 
 @pytest.mark.parametrize("page", sorted(PAGES.values()), ids=lambda p: p.name)

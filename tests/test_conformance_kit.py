@@ -199,3 +199,19 @@ def test_altering_the_event_breaks_deterministic_payloads(example_plugin: types.
     with broken("deterministic-payloads") as raised:
         kit(spoilt(example_plugin, build_payload=build_payload)).check_deterministic_payloads()
     assert "changed the" in str(raised.value)
+
+
+# --- valid-events-never-crash -----------------------------------------------------------------
+
+
+def test_a_mapping_that_assumes_optional_fields_breaks_valid_events_never_crash(
+    example_plugin: types.ModuleType,
+) -> None:
+    @hookimpl
+    def build_payload(event: Mapping[str, Any], settings: Any) -> dict[str, Any]:
+        payload: dict[str, Any] = example_plugin.build_payload(event=event, settings=settings)
+        return {**payload, "keys": sorted(event["properties"])}  # a KeyError on a minimal event
+
+    with broken("valid-events-never-crash") as raised:
+        kit(spoilt(example_plugin, build_payload=build_payload)).check_valid_events_never_crash()
+    assert "KeyError" in str(raised.value)

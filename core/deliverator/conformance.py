@@ -33,6 +33,8 @@ RULES: Final[Mapping[str, str]] = {
     "secrets-stay-secret": "secret settings never appear in outcome records, error messages or reprs",
     "item-limit": "destination_spec declares max_item_bytes, and a payload over it fails 413 without being sent",
     "deterministic-payloads": "build_payload gives the same payload for the same event and leaves the event as it was",
+    "valid-events-never-crash": "build_payload maps, refuses (PayloadValidationError) or ignores (IgnoreEvent) "
+    "every event the core accepts, even one with only the required fields; it never crashes",
 }
 """Every rule the kit checks, by name, with what it asks of a plugin."""
 
@@ -102,6 +104,19 @@ SAMPLE_EVENTS: Final[tuple[Mapping[str, Any], ...]] = (
     },
 )
 """One event of each Segment type, valid for the core's checks."""
+
+MINIMAL_EVENTS: Final[tuple[Mapping[str, Any], ...]] = (
+    {"type": "identify", "userId": "kit-min-user"},
+    {"type": "identify", "anonymousId": "kit-min-anon", "traits": None},
+    {"type": "track", "anonymousId": "kit-min-anon", "event": "Minimal"},
+    {"type": "track", "userId": 42, "event": "Numeric user", "properties": None},
+    {"type": "page", "userId": "kit-min-user"},
+    {"type": "screen", "anonymousId": "kit-min-anon"},
+    {"type": "group", "userId": "kit-min-user", "groupId": "kit-min-group"},
+    {"type": "alias", "userId": "kit-min-user", "previousId": "kit-min-anon"},
+)
+"""Events with only what the core requires (no messageId, no timestamp, no properties or
+traits, null where a field may be null): what ``build_payload`` meets on a bad day."""
 
 TYPICAL_ANSWERS: Final[tuple[ScriptedResponse, ...]] = (
     ScriptedResponse(status=200, body={}),
@@ -197,6 +212,7 @@ class Conformance:
         self.check_secrets_stay_secret()
         self.check_item_limit()
         self.check_deterministic_payloads()
+        self.check_valid_events_never_crash()
 
     def check_one_result_per_payload(self) -> None:
         """Every scripted answer, sent for real, reads as None or one entry per payload."""
@@ -338,6 +354,22 @@ class Conformance:
                     "deterministic-payloads",
                     f"the {event['type']} event {event.get('messageId')!r} gave {first[:200]!r} then {second[:200]!r}",
                 )
+
+    def check_valid_events_never_crash(self) -> None:
+        """Every event the core accepts (the samples, and :data:`MINIMAL_EVENTS`) is mapped,
+        refused with ``PayloadValidationError`` or ignored with ``IgnoreEvent``."""
+        destination = self.destination()
+        for event in (*self.events, *MINIMAL_EVENTS):
+            try:
+                destination.build_payload(copy.deepcopy(dict(event)))
+            except (IgnoreEvent, PayloadValidationError):
+                continue
+            except Exception as exc:
+                raise ConformanceFailure(
+                    "valid-events-never-crash",
+                    f"build_payload raised {type(exc).__name__}: {exc} for {dict(event)!r} (raise "
+                    "PayloadValidationError naming the field instead)",
+                ) from exc
 
     # --- internals -------------------------------------------------------------------------
 
@@ -505,3 +537,7 @@ class DestinationConformance:
     def test_conformance_deterministic_payloads(self) -> None:
         """Rule ``deterministic-payloads``."""
         self.conformance().check_deterministic_payloads()
+
+    def test_conformance_valid_events_never_crash(self) -> None:
+        """Rule ``valid-events-never-crash``."""
+        self.conformance().check_valid_events_never_crash()

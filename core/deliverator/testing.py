@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from deliverator.clock import FakeClock
     from deliverator.conformance import (
         MALFORMED_BODIES,
+        MINIMAL_EVENTS,
         RULES,
         SAMPLE_EVENTS,
         TYPICAL_ANSWERS,
@@ -50,6 +51,7 @@ _LAZY: dict[str, str] = {
     "InvalidRecord": "deliverator.events",
     "FakeClock": "deliverator.clock",
     "MALFORMED_BODIES": "deliverator.conformance",
+    "MINIMAL_EVENTS": "deliverator.conformance",
     "RULES": "deliverator.conformance",
     "SAMPLE_EVENTS": "deliverator.conformance",
     "TYPICAL_ANSWERS": "deliverator.conformance",
@@ -66,6 +68,7 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "MALFORMED_BODIES",
+    "MINIMAL_EVENTS",
     "RULES",
     "SAMPLE_EVENTS",
     "TYPICAL_ANSWERS",

@@ -37,6 +37,14 @@ class Rejected:
 
 
 @attrs.frozen(slots=True)
+class Skipped:
+    """An event the destination deliberately does not take (``IgnoreEvent``): never sent."""
+
+    item: Item
+    reason: str
+
+
+@attrs.frozen(slots=True)
 class ReaderDone:
     """The preparer has handed over everything it will: ``records`` read in all; ``error``
     says why reading ended early, if it did; ``exhausted``: the source reached its end."""
@@ -69,7 +77,7 @@ class Unsent:
     batch: list[Item]
 
 
-Message = Rejected | ReaderDone | ReaderBlocked | Sent | Unsent
+Message = Rejected | Skipped | ReaderDone | ReaderBlocked | Sent | Unsent
 
 
 class Channels:
@@ -83,6 +91,9 @@ class Channels:
         self.stop = threading.Event()
         """Set when the run stops (cancelled, a fatal answer, outcomes that cannot be written):
         the preparer stops preparing, senders stop sending."""
+        self.halt = threading.Event()
+        """Set by the sender that met an answer which stops the run: no sender starts another
+        request, before the coordinator has even read that answer."""
         self.abandoned = threading.Event()
         """Set when the coordinator takes nothing more (outcomes cannot be written, or a
         stopping run gave up waiting): the preparer stops waiting for room."""
@@ -136,7 +147,7 @@ class Channels:
             if change < 0:
                 self._room.notify()
 
-    def reject(self, message: Rejected) -> bool:
+    def reject(self, message: Rejected | Skipped) -> bool:
         """Hand a rejected record to the coordinator, waiting while too many are unrecorded;
         False when the coordinator stopped taking messages meanwhile."""
         while not self._rejected.acquire(timeout=0.2):

@@ -15,12 +15,12 @@ import orjson
 
 from deliverator.clock import Clock
 from deliverator.delivery.batching import Batcher
-from deliverator.delivery.channels import Channels, ReaderDone, Rejected, Unsent
+from deliverator.delivery.channels import Channels, ReaderDone, Rejected, Skipped, Unsent
 from deliverator.delivery.items import Item
 from deliverator.delivery.sources import Source, SourceRecord
 from deliverator.destination import Destination
 from deliverator.errorcodes import ErrorCode
-from deliverator.errors import PayloadValidationError
+from deliverator.errors import IgnoreEvent, PayloadValidationError
 from deliverator.events import InvalidRecord, check_event, decode_record, message_id_of
 
 _INVALID: Final = ErrorCode.PAYLOAD_VALIDATION_FAILED.value
@@ -107,6 +107,9 @@ class Preparer:
             encoded = orjson.dumps(payload)
         except PayloadValidationError as exc:
             self._reject(record, message_id, raw, 400, _INVALID, str(exc))
+            return
+        except IgnoreEvent as exc:
+            self._channels.reject(Skipped(Item(record, message_id, raw, None, b""), exc.reason))
             return
         except Exception as exc:  # a plugin bug fails this event, never the run
             self._reject(

@@ -25,7 +25,16 @@ from deliverator.classification import Action, Classification
 from deliverator.clock import Clock, RealClock
 from deliverator.defaults import describe_response
 from deliverator.delivery.batching import Batcher
-from deliverator.delivery.channels import Channels, Message, ReaderBlocked, ReaderDone, Rejected, Sent, Unsent
+from deliverator.delivery.channels import (
+    Channels,
+    Message,
+    ReaderBlocked,
+    ReaderDone,
+    Rejected,
+    Sent,
+    Skipped,
+    Unsent,
+)
 from deliverator.delivery.filesource import StreamSource
 from deliverator.delivery.items import Failure, Item
 from deliverator.delivery.preparer import Preparer
@@ -39,7 +48,7 @@ from deliverator.destination import Destination
 from deliverator.errorcodes import ErrorCode
 from deliverator.errorhandling import ErrorHandlerConfig, RequestPacer, RetryPolicy
 from deliverator.http import HttpClient, HttpResponse
-from deliverator.multistatus import MultiStatusResponse, SuccessResponse
+from deliverator.multistatus import ErrorResponse, IgnoredResponse, MultiStatusResponse, SuccessResponse
 from deliverator.responsetext import body_for_outcome
 
 _PROGRESS_EVERY_S: Final = 0.2
@@ -98,6 +107,7 @@ class DeliveryRun:
         self._cancel_requested = threading.Event()
         self._stop: Stop | None = None
         self._abandoned: set[int] = set()
+        self._held: list[Item] = []
         self._preparer: Preparer | None = None
         self._source: Source | None = None
 
@@ -193,8 +203,11 @@ class DeliveryRun:
                     reader_seen = (bytes_read, now)
                 # Stopping ends when nothing is in flight and the reader has finished, or has
                 # read nothing for a second (blocked on a quiet stdin), or when the grace runs out.
+                # A stop that records the unread records (a fatal answer) waits for the reader
+                # whatever the grace: each of them must get its outcome.
                 reader_quiet = reader_done is not None or now - reader_seen[1] >= _READER_QUIET_S
-                if (reader_quiet and channels.outstanding == 0) or now >= stop.deadline:
+                late = now >= stop.deadline
+                if (reader_quiet and channels.outstanding == 0) or (late and (stop.cancelled or reader_quiet)):
                     self._give_up(reader_thread)
                     break
             idle = channels.outstanding == 0 and (reader_done is not None or channels.reader_blocked)
@@ -251,11 +264,20 @@ class DeliveryRun:
             assert isinstance(message, Rejected)
             self._channels.rejected_recorded()
             self._recorder.failed(message.item, message.status, message.errortype, message.message)
+        elif kind is Skipped:
+            assert isinstance(message, Skipped)
+            self._channels.rejected_recorded()
+            self._recorder.ignored(message.item, 200, message.reason, None)
         elif kind is Unsent:
             assert isinstance(message, Unsent)
             if id(message.batch) in self._abandoned:
                 return
             self._channels.settle(message.batch)
+            if self._stop is None:
+                # A sender met an answer that stops the run, and that answer is still on its
+                # way here: these wait for it.
+                self._held.extend(message.batch)
+                return
             for item in message.batch:
                 self._unfinished(item)
         else:
@@ -283,6 +305,11 @@ class DeliveryRun:
             self._record_items(batch, response, statuses)
             return
         failure = self._request_failure(classification, response, error)
+        if classification.stops_run and self._stop is None:
+            for item in batch:
+                self._fail(item, failure, sent=_as_sent(item))
+            self._stop_for(failure)
+            return
         if action is Action.RETRY or action is Action.RATE_LIMITED:
             if action is Action.RATE_LIMITED:
                 summary.rate_limited += 1
@@ -324,11 +351,13 @@ class DeliveryRun:
                 )
             elif type(result) is SuccessResponse:
                 recorder.delivered(item, result.status, result.sent, result.body)
+            elif type(result) is IgnoredResponse:
+                recorder.ignored(item, result.status, result.reason, result.body, _as_sent(item, result.sent))
             else:
-                assert not isinstance(result, SuccessResponse)
+                assert isinstance(result, ErrorResponse)
                 failure = Failure(result.status, result.errortype, result.errormessage, result.body)
                 if result.retryable:
-                    self._retry(item, failure, response, None)
+                    self._retry(item, failure, response, None, at_least_s=result.retry_after_s or 0.0)
                 else:
                     self._fail(item, failure, sent=_as_sent(item, result.sent))
 
@@ -446,6 +475,9 @@ class DeliveryRun:
         for item in waiting:
             self._unfinished(item)
         self._unfinish_batcher()
+        held, self._held = self._held, []
+        for item in held:
+            self._unfinished(item)
         while True:
             try:
                 batch = channels.batches.get_nowait()
@@ -455,6 +487,14 @@ class DeliveryRun:
                 channels.settle(batch)
                 for item in batch:
                     self._unfinished(item)
+
+    def _stop_for(self, failure: Failure) -> None:
+        """An answer says every further request would fail the same way: stop sending, and
+        fail every event not sent with that answer's status."""
+        reason = f"the destination answered {failure.status} {failure.errortype.value}: {failure.errormessage}"
+        self.summary.stopped_because = reason
+        deadline = self._clock.monotonic() + self._options.cancel_grace_s
+        self._begin_stop(Stop.fatal(deadline, failure.status, failure.errortype.value, reason))
 
     def _unfinish_batcher(self) -> None:
         for item in self._batcher.flush() or ():

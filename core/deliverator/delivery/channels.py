@@ -177,4 +177,3 @@ class Channels:
         """Wake a preparer waiting for room (the run is stopping)."""
         with self._room:
             self._room.notify_all()
-

@@ -162,9 +162,10 @@ class Channels:
         self.results.put(message)
         return True
 
-    def rejected_recorded(self) -> None:
-        """The coordinator recorded one rejected record: room for another."""
-        self._rejected.release()
+    def rejected_recorded(self, count: int) -> None:
+        """The coordinator committed ``count`` rejected records: room for as many more."""
+        if count:
+            self._rejected.release(count)
 
     @property
     def outstanding(self) -> int:

@@ -23,11 +23,14 @@ if TYPE_CHECKING:
     from deliverator.http import Headers, HttpClient, HttpResponse, HttpSettings, TransportError
     from deliverator.multistatus import ErrorResponse, IgnoredResponse, MultiStatusResponse, SuccessResponse
     from deliverator.responsetext import error_text, parse_body
+    from deliverator.pipeline import Pipeline, deliver
     from deliverator.secret import Secret
     from deliverator.spec import CheckResult, DemoSetup, DestinationSpec
     from deliverator.timestamps import TimestampError, parse_timestamp
 
 _EXPORTS: dict[str, str] = {
+    "Pipeline": "deliverator.pipeline",
+    "deliver": "deliverator.pipeline",
     "Action": "deliverator.classification",
     "Classification": "deliverator.classification",
     "FailureType": "deliverator.classification",
@@ -80,6 +83,7 @@ __all__ = [
     "IgnoredResponse",
     "MultiStatusResponse",
     "PayloadValidationError",
+    "Pipeline",
     "PluginError",
     "RealClock",
     "Secret",
@@ -87,6 +91,7 @@ __all__ = [
     "TimestampError",
     "TransportError",
     "__version__",
+    "deliver",
     "encode_items",
     "error_text",
     "hookimpl",

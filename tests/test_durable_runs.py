@@ -286,3 +286,35 @@ def test_a_full_disk_stops_a_file_run_and_the_same_command_resumes_once_space_is
     assert sorted(o["index"] for o in outcomes) == list(range(5000))  # type: ignore[type-var]  # ints
     assert set(service.received) == {f"m-{i}" for i in range(5000)}
     assert "out.results.jsonl.journal" not in (tmp_path / "disk.list").read_text()
+
+
+def _high_water_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_a_stream_of_invalid_lines_is_recorded_in_bounded_memory(tmp_path: Path, env: dict[str, str]) -> None:
+    lines = 300_000  # unbounded, these alone took over a gigabyte before they were written
+    feed = tmp_path / "invalid.jsonl"
+    feed.write_bytes(b"this is not json\n" * lines)
+    config = write_config(tmp_path, "http://127.0.0.1:9")
+    peak = 0.0
+    with feed.open("rb") as stdin, (tmp_path / "out.jsonl").open("wb") as out:
+        proc = subprocess.Popen(
+            [*_DELIVER, "-", "--config", str(config), "--results", "-", "--no-progress"],
+            env=env,
+            stdin=stdin,
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+        )
+        while proc.poll() is None:
+            try:
+                peak = max(peak, _high_water_mb(proc.pid))
+            except OSError:
+                break  # it just ended
+            time.sleep(0.02)
+    assert proc.wait() == 1
+    assert (tmp_path / "out.jsonl").read_bytes().count(b"\n") == lines
+    assert 0 < peak < 150, peak

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from deliverator.hookspecs import hookimpl
     from deliverator.http import Headers, HttpClient, HttpResponse, HttpSettings, TransportError
     from deliverator.multistatus import ErrorResponse, IgnoredResponse, MultiStatusResponse, SuccessResponse
-    from deliverator.responsetext import error_text, parse_body
     from deliverator.pipeline import Pipeline, deliver
+    from deliverator.responsetext import error_text, parse_body
     from deliverator.secret import Secret
     from deliverator.spec import CheckResult, DemoSetup, DestinationSpec
     from deliverator.timestamps import TimestampError, parse_timestamp

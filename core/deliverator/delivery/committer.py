@@ -96,13 +96,17 @@ class Committer:
 
     def _run(self) -> None:
         sink, channels = self._sink, self._channels
+        add_all = getattr(sink, "add_all", None)  # a sink's optional fast path for a whole burst
         while True:
             burst = self._bursts.get()
             if burst is None:
                 return
             try:
-                for record, outcome, dead_letter in burst.outcomes:
-                    sink.add(record, outcome, dead_letter)
+                if add_all is not None:
+                    add_all(burst.outcomes)
+                else:
+                    for record, outcome, dead_letter in burst.outcomes:
+                        sink.add(record, outcome, dead_letter)
                 sink.commit()
             except OutputError as exc:
                 self.error = exc

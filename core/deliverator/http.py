@@ -7,6 +7,7 @@ cannot exhaust memory.
 
 from __future__ import annotations
 
+import http.client
 import ssl
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
@@ -23,8 +24,13 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+from deliverator.deadlines import POOL_CLASSES, RequestWatch, Watchdog
+
 DEFAULT_MAX_RESPONSE_BYTES: Final = 10 * 1024 * 1024
 """The largest response body read; a larger one is an error, not a truncated answer."""
+
+DEFAULT_REQUEST_DEADLINE_S: Final = 60.0
+"""The longest a whole request may take, connect to last body byte (``request_deadline_s``)."""
 
 _READ_CHUNK: Final = 64 * 1024
 
@@ -100,6 +106,7 @@ class HttpSettings:
     pool_size: int = 4
     ca_bundle: str | None = None
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    request_deadline_s: float = DEFAULT_REQUEST_DEADLINE_S
 
 
 class HttpClient:
@@ -112,14 +119,19 @@ class HttpClient:
     def __init__(self, settings: HttpSettings | None = None) -> None:
         self.settings = settings or HttpSettings()
         ssl_context = ssl.create_default_context(cafile=self.settings.ca_bundle)
+        deadline = self.settings.request_deadline_s
         self._pool = urllib3.PoolManager(
             num_pools=4,
             maxsize=max(1, self.settings.pool_size),
             block=True,
             retries=False,
-            timeout=urllib3.Timeout(connect=self.settings.connect_timeout_s, read=self.settings.read_timeout_s),
+            timeout=urllib3.Timeout(
+                connect=min(self.settings.connect_timeout_s, deadline), read=min(self.settings.read_timeout_s, deadline)
+            ),
             ssl_context=ssl_context,
         )
+        self._pool.pool_classes_by_scheme = POOL_CLASSES  # each request's connection joins its deadline
+        self._watchdog = Watchdog()
 
     def __repr__(self) -> str:
         return f"HttpClient({self.settings!r})"
@@ -132,7 +144,31 @@ class HttpClient:
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> HttpResponse:
-        """Make one request and read its whole (capped) body, or raise :class:`TransportError`."""
+        """Make one request and read its whole (capped) body, or raise :class:`TransportError`.
+
+        The whole request, connect to last body byte, has ``request_deadline_s``; past it the
+        request ends as a ``timeout``.
+        """
+        watch = self._watchdog.start(self.settings.request_deadline_s)
+        try:
+            return self._request(method, url, body, headers, watch)
+        except (HTTPError, OSError, http.client.HTTPException, TransportError) as exc:
+            if watch.expired:
+                raise TransportError(
+                    "timeout",
+                    f"{method} {_safe_url(url)}: no complete answer within "
+                    f"{self.settings.request_deadline_s:g} s (request_deadline_s)",
+                ) from None
+            if isinstance(exc, TransportError):
+                raise
+            name = type(exc).__name__
+            raise TransportError("protocol", f"{method} {_safe_url(url)}: {name}: {_reason(exc)}") from None
+        finally:
+            self._watchdog.finish(watch)
+
+    def _request(
+        self, method: str, url: str, body: bytes | None, headers: Mapping[str, str] | None, watch: RequestWatch
+    ) -> HttpResponse:
         try:
             raw = self._pool.request(
                 method,
@@ -167,6 +203,8 @@ class HttpClient:
         except (ProtocolError, HTTPError) as exc:
             raise TransportError("protocol", f"{method} {_safe_url(url)}: broken response: {_reason(exc)}") from None
         finally:
+            if watch.expired:
+                raw.close()  # its socket is shut down: never back into the pool as if healthy
             raw.release_conn()
 
     def post(self, url: str, *, body: bytes, headers: Mapping[str, str] | None = None) -> HttpResponse:

@@ -57,5 +57,6 @@ def http_client(config: Config) -> HttpClient:
             pool_size=delivery.concurrency,
             ca_bundle=delivery.ca_bundle,
             max_response_bytes=delivery.max_response_bytes,
+            request_deadline_s=delivery.request_deadline_s,
         )
     )

@@ -18,6 +18,7 @@ from deliverator.convert import structure_config
 from deliverator.errors import PluginError
 from deliverator.http import HttpClient, HttpResponse
 from deliverator.multistatus import MultiStatusResponse
+from deliverator.redaction import remember_settings
 from deliverator.spec import CheckResult, DestinationSpec
 
 
@@ -58,6 +59,7 @@ class Destination:
         if settings is None:
             settings = structure_config(dict(settings_table or {}), spec.settings_class, "destination.settings")
         self.settings = settings
+        remember_settings(settings)  # a server that echoes them must not get them recorded
         self._bind_hooks()
 
     def _bind_hooks(self) -> None:

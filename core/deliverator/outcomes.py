@@ -12,6 +12,7 @@ import attrs
 import orjson
 
 from deliverator.errorcodes import ErrorCode
+from deliverator.recorded import body_json, message
 
 DELIVERED: Final = "delivered"
 FAILED: Final = "failed"
@@ -52,10 +53,10 @@ def outcome_line(
             "outcome": outcome,
             "status": status,
             "errortype": errortype,
-            "errormessage": errormessage,
+            "errormessage": message(errormessage),
             "attempts": attempts,
             "sent": sent,
-            "body": body,
+            "body": orjson.Fragment(body_json(body)),
         },
         option=orjson.OPT_APPEND_NEWLINE,
         default=_fallback,
@@ -82,7 +83,7 @@ def delivered_line(
         status,
         attempts,
         sent_json,
-        b"null" if body is None else orjson.dumps(body, default=_fallback),
+        body_json(body),
     )
 
 
@@ -107,7 +108,7 @@ def dead_letter_line(
             "index": index,
             "status": status,
             "errortype": errortype,
-            "errormessage": errormessage,
+            "errormessage": message(errormessage),
             "attempts": attempts,
         },
         option=orjson.OPT_APPEND_NEWLINE,

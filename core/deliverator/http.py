@@ -90,7 +90,8 @@ class HttpResponse:
 class TransportError(Exception):
     """A request that got no usable HTTP answer: no connection, a timeout, a broken or
     oversized response. ``kind`` is one of ``connect``, ``timeout``, ``protocol``, ``tls``,
-    ``too_large``. The message never holds request headers, so no credentials."""
+    ``certificate`` (the server's certificate failed verification), ``too_large``. The
+    message never holds request headers, so no credentials."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -185,6 +186,13 @@ class HttpClient:
         except (ConnectTimeoutError, ReadTimeoutError) as exc:
             raise TransportError("timeout", f"{method} {_safe_url(url)}: timed out ({type(exc).__name__})") from None
         except SSLError as exc:
+            verification = _verification_failure(exc)
+            if verification is not None:
+                raise TransportError(
+                    "certificate",
+                    f"{method} {_safe_url(url)}: the server's TLS certificate could not be verified "
+                    f"({verification}); if it is signed by a private CA, set [delivery] ca_bundle to that CA's file",
+                ) from None
             raise TransportError("tls", f"{method} {_safe_url(url)}: TLS error: {_reason(exc)}") from None
         except HTTPError as exc:
             raise TransportError(
@@ -247,6 +255,19 @@ def _safe_url(url: str) -> str:
     authority, slash, path = host_and_path.partition("/")
     authority = authority.rsplit("@", 1)[-1]
     return f"{scheme}://{authority}{slash}{path}"
+
+
+def _verification_failure(exc: BaseException) -> str | None:
+    """The reason, when ``exc`` comes from a certificate that failed verification."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            break
+        for candidate in (seen, *seen.args):
+            if isinstance(candidate, ssl.SSLCertVerificationError):
+                return str(candidate.verify_message or candidate.reason or "verification failed")
+        seen = seen.__context__
+    return None
 
 
 def _reason(exc: BaseException) -> str:

@@ -14,7 +14,6 @@ message goes through here on its way into an outcome record or dead letter:
 
 from __future__ import annotations
 
-import threading
 from typing import Any, Final
 
 import orjson
@@ -29,7 +28,9 @@ MAX_BODY_BYTES: Final = 4096
 MAX_MESSAGE_CHARS: Final = 4096
 """The longest ``errormessage`` recorded."""
 
-_memo = threading.local()
+# The last body encoded: (body, the redaction forms then, its JSON). One tuple, replaced whole,
+# so a thread reading it sees a consistent entry, and an entry only ever serves its own object.
+_last: tuple[Any, tuple[str, ...], bytes] = (None, (), b"null")
 
 
 def body_json(body: Any) -> bytes:
@@ -38,12 +39,12 @@ def body_json(body: Any) -> bytes:
     The last body is remembered: a whole-request answer given to every item of a batch is
     encoded once, not once per item.
     """
+    global _last
     if body is None:
         return b"null"
-    last = getattr(_memo, "last", None)
-    if last is not None and last[0] is body and last[1] is redaction.forms():
-        result: bytes = last[2]
-        return result
+    last = _last
+    if last[0] is body and last[1] is redaction.forms():
+        return last[2]
     if type(body) is BodyNote:
         return orjson.dumps(body)
     try:
@@ -57,7 +58,7 @@ def body_json(body: Any) -> bytes:
         problem = f"{len(encoded)} bytes of JSON, more than the {MAX_BODY_BYTES} an outcome record keeps"
     if problem is not None:
         encoded = orjson.dumps(note(encoded.decode("utf-8", "replace"), problem))
-    _memo.last = (body, redaction.forms(), encoded)
+    _last = (body, redaction.forms(), encoded)
     return encoded
 
 

@@ -29,6 +29,7 @@ import orjson
 from deliverator.secret import Secret
 
 MASK: Final = "********"
+_BYTE_MASK: Final = MASK.encode()
 
 MIN_SECRET_CHARS: Final = 4
 """Shorter values are not searched for (they would mask ordinary words, and protect nothing)."""
@@ -39,7 +40,10 @@ _SENSITIVE_QUERY_KEY: Final = re.compile(r"key|token|secret|pass|auth|sig|cred|s
 
 _lock = threading.Lock()
 _forms: tuple[str, ...] = ()
-_byte_forms: tuple[bytes, ...] = ()
+# One alternation of every form, longest first: a single pass of the regex engine per text,
+# which costs a small fraction of one substring search per form.
+_pattern: re.Pattern[str] | None = None
+_byte_pattern: re.Pattern[bytes] | None = None
 
 
 def _encodings(secret: str, companions: Iterable[str]) -> set[str]:
@@ -72,14 +76,16 @@ def remember(secrets: Iterable[str], companions: Iterable[str] = ()) -> None:
     if not secrets:
         return
     companions = list(companions)
-    global _forms, _byte_forms
+    global _forms, _pattern, _byte_pattern
     with _lock:
         forms = set(_forms)
         for secret in secrets:
             forms |= _encodings(secret, [*companions, *secrets])
         # Longest first, so a pair's base64 is masked whole before any shorter form inside it.
-        _forms = tuple(sorted(forms, key=len, reverse=True))
-        _byte_forms = tuple(form.encode() for form in _forms)
+        ordered = tuple(sorted(forms, key=len, reverse=True))
+        _pattern = re.compile("|".join(map(re.escape, ordered)))
+        _byte_pattern = re.compile(b"|".join(re.escape(form.encode()) for form in ordered))
+        _forms = ordered
 
 
 def remember_settings(settings: Any) -> None:
@@ -133,18 +139,14 @@ def forms() -> tuple[str, ...]:
 
 def redact(text: str) -> str:
     """``text`` with every remembered secret form replaced by ``********``."""
-    for form in _forms:
-        if form in text:
-            text = text.replace(form, MASK)
-    return text
+    pattern = _pattern
+    return text if pattern is None else pattern.sub(MASK, text)
 
 
 def redact_bytes(data: bytes) -> bytes:
     """:func:`redact` for encoded text (UTF-8 JSON)."""
-    for form in _byte_forms:
-        if form in data:
-            data = data.replace(form, MASK.encode())
-    return data
+    pattern = _byte_pattern
+    return data if pattern is None else pattern.sub(_BYTE_MASK, data)
 
 
 def cut(text: str, limit: int) -> str:

@@ -19,7 +19,7 @@ from typing import Any, Final
 import orjson
 
 from deliverator import redaction
-from deliverator.deepjson import ORJSON_MAX_DEPTH, dumps_deep
+from deliverator.deepjson import ORJSON_MAX_DEPTH, dumps_deep, nesting_depth
 from deliverator.redaction import cut, redact, redact_bytes
 
 MAX_BODY_BYTES: Final = 4096
@@ -47,12 +47,13 @@ def body_json(body: Any) -> bytes:
         return last[2]
     if type(body) is BodyNote:
         return orjson.dumps(body)
+    problem = None
     try:
         encoded = orjson.dumps(body, default=repr)
-        problem = None
-    except TypeError:  # orjson's only refusal once every value has a repr: too deep
+    except TypeError:  # too deep, or an integer beyond 64 bits: both written by hand
         encoded = dumps_deep(body)
-        problem = f"nested more than {ORJSON_MAX_DEPTH} levels deep"
+        if nesting_depth(body, ORJSON_MAX_DEPTH) > ORJSON_MAX_DEPTH:
+            problem = f"nested more than {ORJSON_MAX_DEPTH} levels deep"
     encoded = redact_bytes(encoded)
     if problem is None and len(encoded) > MAX_BODY_BYTES:
         problem = f"{len(encoded)} bytes of JSON, more than the {MAX_BODY_BYTES} an outcome record keeps"

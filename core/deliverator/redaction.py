@@ -163,11 +163,21 @@ def cut(text: str, limit: int) -> str:
 
 
 def redact_urls(text: str) -> str:
-    """``text`` with the user-info and query string of every URL in it replaced, so a
-    message can name an endpoint without its credentials."""
+    """``text`` with the user-info of every URL in it, and the values of query parameters whose
+    names say they are credentials, replaced (and every remembered secret), so a message can
+    name an endpoint without its credentials. Other parameters (``?stream=events``) stay
+    readable."""
 
     def replace(match: re.Match[str]) -> str:
         scheme, userinfo, rest, query = match.groups()
-        return f"{scheme}{MASK + '@' if userinfo else ''}{rest}{'?' + MASK if query else ''}"
+        return f"{scheme}{MASK + '@' if userinfo else ''}{rest}{_masked_query(query) if query else ''}"
 
     return redact(_URL.sub(replace, text))
+
+
+def _masked_query(query: str) -> str:
+    def parameter(part: str) -> str:
+        key, equals, _ = part.partition("=")
+        return f"{key}={MASK}" if equals and _SENSITIVE_QUERY_KEY.search(urllib.parse.unquote_plus(key)) else part
+
+    return "?" + "&".join(parameter(part) for part in query[1:].split("&"))

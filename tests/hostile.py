@@ -74,10 +74,12 @@ def drip_headers(conn: socket.socket) -> None:
 
 
 class RawServer:
-    """A loopback TCP server that reads a request, then lets ``talk`` answer (or not)."""
+    """A loopback TCP server that reads a request (unless ``reads_request`` is false: a TLS
+    client speaks first with no blank line), then lets ``talk`` answer (or not)."""
 
-    def __init__(self, talk: Talker) -> None:
+    def __init__(self, talk: Talker, reads_request: bool = True) -> None:
         self._talk = talk
+        self._reads_request = reads_request
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(16)
@@ -113,7 +115,7 @@ class RawServer:
     def _serve(self, conn: socket.socket) -> None:
         with contextlib.suppress(OSError):
             conn.settimeout(5)
-            data = b""
+            data = b"" if self._reads_request else b"\r\n\r\n"
             while b"\r\n\r\n" not in data:
                 chunk = conn.recv(65536)
                 if not chunk:
@@ -130,3 +132,11 @@ def deep_json(levels: int) -> bytes:
 def outcome_records(path: Path) -> list[dict[str, object]]:
     """The records of an outcome (or dead-letter) file."""
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def drip_tls_handshake(conn: socket.socket) -> None:
+    """The start of a TLS record that promises 16 KB of handshake, then one byte at a time."""
+    conn.sendall(b"\x16\x03\x03\x40\x00")
+    while True:
+        conn.sendall(b"\x00")
+        time.sleep(0.05)

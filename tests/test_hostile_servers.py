@@ -21,6 +21,7 @@ from tests.hostile import (
     deep_json,
     drip_body,
     drip_headers,
+    drip_tls_handshake,
     endless_continue,
     outcome_records,
     run_cli_measured,
@@ -130,13 +131,17 @@ def test_a_9_mb_error_body_is_kept_once_per_item_as_4_kb_not_copied_whole(tmp_pa
         pytest.param(drip_body, id="body-1-byte-at-a-time"),
         pytest.param(endless_continue, id="endless-100-continue"),
         pytest.param(drip_headers, id="headers-1-byte-at-a-time"),
+        pytest.param(drip_tls_handshake, id="tls-handshake-1-byte-at-a-time"),
     ],
 )
 def test_a_server_that_never_finishes_ends_in_a_retryable_timeout_at_request_deadline_s(
     tmp_path: Path, env: dict[str, str], talk: Talker
 ) -> None:
-    with RawServer(talk) as server:
-        code, stderr, records, _ = deliver(tmp_path, env, server.url, 3, "request_deadline_s = 0.5\ntimeout_s = 5")
+    tls = talk is drip_tls_handshake
+    with RawServer(talk, reads_request=not tls) as server:
+        url = server.url.replace("http://", "https://") if tls else server.url
+        delivery = "request_deadline_s = 0.5\ntimeout_s = 5\nconnect_timeout_s = 5"
+        code, stderr, records, _ = deliver(tmp_path, env, url, 3, delivery)
         connections = server.connections
     assert code == 1, stderr
     assert len(records) == 3

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import ssl
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
@@ -120,14 +121,16 @@ class HttpClient:
     def __init__(self, settings: HttpSettings | None = None) -> None:
         self.settings = settings or HttpSettings()
         ssl_context = ssl.create_default_context(cafile=self.settings.ca_bundle)
-        deadline = self.settings.request_deadline_s
         self._pool = urllib3.PoolManager(
             num_pools=4,
             maxsize=max(1, self.settings.pool_size),
             block=True,
             retries=False,
+            # A TLS handshake runs before its socket can be watched; CPython bounds a handshake
+            # by the socket's timeout, so the connect timeout never outlasts the deadline.
             timeout=urllib3.Timeout(
-                connect=min(self.settings.connect_timeout_s, deadline), read=min(self.settings.read_timeout_s, deadline)
+                connect=min(self.settings.connect_timeout_s, self.settings.request_deadline_s),
+                read=self.settings.read_timeout_s,
             ),
             ssl_context=ssl_context,
         )
@@ -154,7 +157,7 @@ class HttpClient:
         try:
             return self._request(method, url, body, headers, watch)
         except (HTTPError, OSError, http.client.HTTPException, TransportError) as exc:
-            if watch.expired:
+            if watch.expired or time.monotonic() >= watch.deadline:
                 raise TransportError(
                     "timeout",
                     f"{method} {_safe_url(url)}: no complete answer within "

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from deliverator import redaction
 from deliverator.deepjson import dumps_deep, nesting_depth
+from deliverator.http import HttpClient, TransportError
 from deliverator.recorded import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, body_json, message
 
 
@@ -118,3 +119,12 @@ def test_urls_in_messages_lose_user_info_and_query() -> None:
     masked = "got 'ftp://********@host:21/p?api_key=********&x=1' and https://ok.example/x"
     assert redaction.redact_urls(text) == masked
     assert redaction.url_credentials("https://bob:hunter22@h/?api_key=k-123456&region=eu") == ["hunter22", "k-123456"]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://user:hunter22@exa mple.com/?api_key=hunter22", "http://[bad/?token=hunter22", "ftp://hunter22@h/"]
+)
+def test_a_url_the_client_cannot_use_is_named_without_its_credentials(url: str) -> None:
+    with pytest.raises(TransportError) as caught:
+        HttpClient().post(url, body=b"{}")
+    assert "hunter22" not in str(caught.value)

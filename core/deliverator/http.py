@@ -26,6 +26,7 @@ from urllib3.exceptions import (
 )
 
 from deliverator.deadlines import POOL_CLASSES, RequestWatch, Watchdog
+from deliverator.redaction import redact_urls
 
 DEFAULT_MAX_RESPONSE_BYTES: Final = 10 * 1024 * 1024
 """The largest response body read; a larger one is an error, not a truncated answer."""
@@ -95,7 +96,8 @@ class TransportError(Exception):
     message never holds request headers, so no credentials."""
 
     def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
+        # urllib3 may quote the URL it could not parse: never its user-info or credentials.
+        super().__init__(redact_urls(message))
         self.kind = kind
 
 

@@ -20,6 +20,7 @@ import orjson
 import pytest
 
 from deliverator.config import load_config
+from deliverator.session import http_client, open_session
 from deliverator.testing import RecordedRequest, ScriptedResponse, ScriptedServer
 from tests.services import jsonl, track
 from tests.support import cli_env, run_cli
@@ -164,3 +165,13 @@ def test_the_repr_of_a_parsed_configuration_shows_no_setting_value(tmp_path: Pat
     loaded = load_config(config)
     assert CANARY not in repr(loaded) and CANARY not in str(loaded)
     assert key in repr(loaded)
+
+
+def test_the_loaded_session_shows_no_secret_in_any_repr(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.format(site=SITE, url="http://127.0.0.1:9").replace("${CANARY_KEY}", CANARY))
+    loaded = load_config(config)
+    session = open_session(loaded)
+    shown = [repr(loaded), repr(session), repr(session.destination.settings), str(session.destination.settings)]
+    shown.append(repr(http_client(loaded)))
+    assert not [text for text in shown if _leaks(text)]

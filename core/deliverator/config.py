@@ -19,7 +19,7 @@ import attrs
 from deliverator.convert import structure_config
 from deliverator.errorhandling import ErrorHandlerConfig, parse_error_handler
 from deliverator.errors import ConfigError
-from deliverator.http import DEFAULT_MAX_RESPONSE_BYTES
+from deliverator.http import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_DEADLINE_S
 
 _VARIABLE: Final = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -36,12 +36,18 @@ def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: floa
         raise ValueError(f"{attribute.name} must not be negative, got {value}")
 
 
+def _masked_settings(settings: dict[str, Any]) -> str:
+    # Which settings are secrets is the plugin's to say, later: until then, show none.
+    return "{" + ", ".join(f"{key!r}: '********'" for key in settings) + "}"
+
+
 @attrs.frozen(kw_only=True)
 class DestinationSection:
-    """``[destination]``: which plugin, and its settings table (validated by the plugin's class)."""
+    """``[destination]``: which plugin, and its settings table (validated by the plugin's
+    class). Its repr names the settings without their values, which may be secrets."""
 
     name: str
-    settings: dict[str, Any] = attrs.field(factory=dict)
+    settings: dict[str, Any] = attrs.field(factory=dict, repr=_masked_settings)
 
 
 @attrs.frozen(kw_only=True)
@@ -51,6 +57,7 @@ class DeliveryConfig:
     batch_size: int | None = attrs.field(default=None, validator=_positive)
     concurrency: int = attrs.field(default=4, validator=[_positive, attrs.validators.le(64)])
     timeout_s: float = attrs.field(default=10.0, validator=_positive)
+    request_deadline_s: float = attrs.field(default=DEFAULT_REQUEST_DEADLINE_S, validator=_positive)
     connect_timeout_s: float = attrs.field(default=5.0, validator=_positive)
     linger_s: float = attrs.field(default=1.0, validator=_non_negative)
     max_requests_per_second: float | None = attrs.field(default=None, validator=_positive)

@@ -78,7 +78,18 @@ def classify_error(response: HttpResponse | None, error: BaseException | None, s
 
 
 def classify_exception(error: BaseException | None) -> Classification:
-    """Transport failures are retried as 502/504; anything else is a failure we cannot explain."""
+    """Transport failures are retried as 502/504, except a certificate that fails verification:
+    a configuration failure (526 ``INVALID_SSL_CERTIFICATE``) that stops the run. Anything else
+    is a failure we cannot explain."""
+    if isinstance(error, TransportError) and error.kind == "certificate":
+        # Every request would fail the same way until the trust settings change: stop the run.
+        return Classification(
+            action=Action.FAIL,
+            status=526,
+            errortype=ErrorCode.INVALID_SSL_CERTIFICATE,
+            errormessage=str(error),
+            failure_type=FailureType.CONFIG,
+        )
     if isinstance(error, TransportError):
         status = 504 if error.kind == "timeout" else 502
         return Classification(

@@ -21,6 +21,7 @@ from deliverator.errorhandling import ConfiguredErrorHandler
 from deliverator.errors import PluginError
 from deliverator.http import HttpClient, HttpResponse
 from deliverator.multistatus import MultiStatusResponse
+from deliverator.redaction import remember_settings
 from deliverator.spec import CheckResult, DestinationSpec
 
 REQUIRED_HOOKS = ("destination_spec", "build_payload", "send_batch")
@@ -127,6 +128,7 @@ class Destination:
         if settings is None:
             settings = structure_config(dict(settings_table or {}), spec.settings_class, "destination.settings")
         self.settings = settings
+        remember_settings(settings)  # a server that echoes them must not get them recorded
         self._bind_hooks()
 
     def _bind_hooks(self) -> None:

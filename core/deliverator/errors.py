@@ -15,6 +15,9 @@ class ConfigError(DeliveratorError):
     """
 
     def __init__(self, message: str, where: str | None = None) -> None:
+        from deliverator.redaction import redact_urls  # errors is imported by everything; keep it light
+
+        message = redact_urls(message)  # an endpoint quoted in a message keeps its credentials out
         self.where = where
         self.detail = message
         super().__init__(f"{where}: {message}" if where else message)

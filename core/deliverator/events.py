@@ -11,6 +11,8 @@ from typing import Any, Final
 
 import orjson
 
+from deliverator.deepjson import dumps_deep, nesting_depth
+
 EVENT_TYPES: Final = frozenset({"identify", "track", "page", "screen", "group", "alias"})
 
 _REQUIRED_BY_TYPE: Final[dict[str, str]] = {
@@ -20,6 +22,13 @@ _REQUIRED_BY_TYPE: Final[dict[str, str]] = {
 }
 
 _DEAD_LETTER_KEYS: Final = frozenset({"event", "index", "errortype", "errormessage"})
+
+_BOM: Final = b"\xef\xbb\xbf"
+
+MAX_DEPTH: Final = 250
+"""The deepest nesting of objects and arrays a record may have. orjson writes at most 254
+levels, and a destination's payload wraps the event's fields a level or two deeper; a
+deeper record fails validation (400) instead of failing when its payload is encoded."""
 
 
 class InvalidRecord(ValueError):
@@ -61,12 +70,18 @@ def decode_record(line: bytes) -> tuple[Any, bytes]:
 
     A dead-letter record yields the original event it carries, and that event's own line, so
     that re-delivering a dead-letter file behaves like delivering the original input. Raises
-    :class:`InvalidRecord` for a line that is not JSON.
+    :class:`InvalidRecord` for a line that is not JSON or is nested deeper than
+    :data:`MAX_DEPTH`. A leading UTF-8 byte order mark (a file saved by some Windows
+    editors) is read as UTF-8, which is what it says.
     """
+    if line.startswith(_BOM):
+        line = line[len(_BOM) :]
     try:
         value = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
         raise InvalidRecord(f"line is not valid JSON: {exc}") from None
+    # Only a line with that many brackets can be that deep: the count spares the walk.
+    deep = line.count(b"[") + line.count(b"{") > MAX_DEPTH
     if isinstance(value, dict) and "type" not in value and value.keys() >= _DEAD_LETTER_KEYS:
         original = value["event"]
         if isinstance(original, str):
@@ -76,8 +91,23 @@ def decode_record(line: bytes) -> tuple[Any, bytes]:
             except InvalidRecord as exc:
                 exc.raw = original.encode()
                 raise
+        if deep:
+            try:
+                _check_depth(original)
+            except InvalidRecord as exc:
+                # Too deep for orjson to write: the dead letter's original, written without it.
+                exc.raw = dumps_deep(original)
+                raise
         return original, orjson.dumps(original)
+    if deep:
+        _check_depth(value)
     return value, line
+
+
+def _check_depth(value: Any) -> None:
+    depth = nesting_depth(value, MAX_DEPTH)
+    if depth > MAX_DEPTH:
+        raise InvalidRecord(f"record is nested more than {MAX_DEPTH} levels deep (objects and arrays)")
 
 
 def message_id_of(event: Any) -> str | None:

@@ -7,7 +7,9 @@ cannot exhaust memory.
 
 from __future__ import annotations
 
+import http.client
 import ssl
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
@@ -23,8 +25,14 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+from deliverator.deadlines import POOL_CLASSES, RequestWatch, Watchdog
+from deliverator.redaction import redact_urls
+
 DEFAULT_MAX_RESPONSE_BYTES: Final = 10 * 1024 * 1024
 """The largest response body read; a larger one is an error, not a truncated answer."""
+
+DEFAULT_REQUEST_DEADLINE_S: Final = 60.0
+"""The longest a whole request may take, connect to last body byte (``request_deadline_s``)."""
 
 _READ_CHUNK: Final = 64 * 1024
 
@@ -84,10 +92,12 @@ class HttpResponse:
 class TransportError(Exception):
     """A request that got no usable HTTP answer: no connection, a timeout, a broken or
     oversized response. ``kind`` is one of ``connect``, ``timeout``, ``protocol``, ``tls``,
-    ``too_large``. The message never holds request headers, so no credentials."""
+    ``certificate`` (the server's certificate failed verification), ``too_large``. The
+    message never holds request headers, so no credentials."""
 
     def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
+        # urllib3 may quote the URL it could not parse: never its user-info or credentials.
+        super().__init__(redact_urls(message))
         self.kind = kind
 
 
@@ -100,6 +110,7 @@ class HttpSettings:
     pool_size: int = 4
     ca_bundle: str | None = None
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    request_deadline_s: float = DEFAULT_REQUEST_DEADLINE_S
 
 
 class HttpClient:
@@ -117,9 +128,16 @@ class HttpClient:
             maxsize=max(1, self.settings.pool_size),
             block=True,
             retries=False,
-            timeout=urllib3.Timeout(connect=self.settings.connect_timeout_s, read=self.settings.read_timeout_s),
+            # A TLS handshake runs before its socket can be watched; CPython bounds a handshake
+            # by the socket's timeout, so the connect timeout never outlasts the deadline.
+            timeout=urllib3.Timeout(
+                connect=min(self.settings.connect_timeout_s, self.settings.request_deadline_s),
+                read=self.settings.read_timeout_s,
+            ),
             ssl_context=ssl_context,
         )
+        self._pool.pool_classes_by_scheme = POOL_CLASSES  # each request's connection joins its deadline
+        self._watchdog = Watchdog()
 
     def __repr__(self) -> str:
         return f"HttpClient({self.settings!r})"
@@ -132,7 +150,31 @@ class HttpClient:
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> HttpResponse:
-        """Make one request and read its whole (capped) body, or raise :class:`TransportError`."""
+        """Make one request and read its whole (capped) body, or raise :class:`TransportError`.
+
+        The whole request, connect to last body byte, has ``request_deadline_s``; past it the
+        request ends as a ``timeout``.
+        """
+        watch = self._watchdog.start(self.settings.request_deadline_s)
+        try:
+            return self._request(method, url, body, headers, watch)
+        except (HTTPError, OSError, http.client.HTTPException, TransportError) as exc:
+            if watch.expired or time.monotonic() >= watch.deadline:
+                raise TransportError(
+                    "timeout",
+                    f"{method} {_safe_url(url)}: no complete answer within "
+                    f"{self.settings.request_deadline_s:g} s (request_deadline_s)",
+                ) from None
+            if isinstance(exc, TransportError):
+                raise
+            name = type(exc).__name__
+            raise TransportError("protocol", f"{method} {_safe_url(url)}: {name}: {_reason(exc)}") from None
+        finally:
+            self._watchdog.finish(watch)
+
+    def _request(
+        self, method: str, url: str, body: bytes | None, headers: Mapping[str, str] | None, watch: RequestWatch
+    ) -> HttpResponse:
         try:
             raw = self._pool.request(
                 method,
@@ -149,6 +191,13 @@ class HttpClient:
         except (ConnectTimeoutError, ReadTimeoutError) as exc:
             raise TransportError("timeout", f"{method} {_safe_url(url)}: timed out ({type(exc).__name__})") from None
         except SSLError as exc:
+            verification = _verification_failure(exc)
+            if verification is not None:
+                raise TransportError(
+                    "certificate",
+                    f"{method} {_safe_url(url)}: the server's TLS certificate could not be verified "
+                    f"({verification}); if it is signed by a private CA, set [delivery] ca_bundle to that CA's file",
+                ) from None
             raise TransportError("tls", f"{method} {_safe_url(url)}: TLS error: {_reason(exc)}") from None
         except HTTPError as exc:
             raise TransportError(
@@ -169,6 +218,8 @@ class HttpClient:
         except (ProtocolError, HTTPError) as exc:
             raise TransportError("protocol", f"{method} {_safe_url(url)}: broken response: {_reason(exc)}") from None
         finally:
+            if watch.expired:
+                raw.close()  # its socket is shut down: never back into the pool as if healthy
             raw.release_conn()
 
     def post(self, url: str, *, body: bytes, headers: Mapping[str, str] | None = None) -> HttpResponse:
@@ -211,6 +262,19 @@ def _safe_url(url: str) -> str:
     authority, slash, path = host_and_path.partition("/")
     authority = authority.rsplit("@", 1)[-1]
     return f"{scheme}://{authority}{slash}{path}"
+
+
+def _verification_failure(exc: BaseException) -> str | None:
+    """The reason, when ``exc`` comes from a certificate that failed verification."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            break
+        for candidate in (seen, *seen.args):
+            if isinstance(candidate, ssl.SSLCertVerificationError):
+                return str(candidate.verify_message or candidate.reason or "verification failed")
+        seen = seen.__context__
+    return None
 
 
 def _reason(exc: BaseException) -> str:

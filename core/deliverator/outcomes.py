@@ -13,6 +13,7 @@ import orjson
 
 from deliverator.encoded import dumps_exact
 from deliverator.errorcodes import ErrorCode
+from deliverator.recorded import body_json, message
 
 DELIVERED: Final = "delivered"
 FAILED: Final = "failed"
@@ -58,10 +59,10 @@ def outcome_line(
             "outcome": outcome,
             "status": status,
             "errortype": errortype,
-            "errormessage": errormessage,
+            "errormessage": message(errormessage),
             "attempts": attempts,
             "sent": sent,
-            "body": body,
+            "body": orjson.Fragment(body_json(body)),
         }
     )
     return dumps_exact(record, option=orjson.OPT_APPEND_NEWLINE, default=_fallback)
@@ -87,7 +88,7 @@ def delivered_line(
         status,
         attempts,
         sent_json,
-        b"null" if body is None else dumps_exact(body, default=_fallback),
+        body_json(body),
     )
 
 
@@ -110,7 +111,9 @@ def dead_letter_line(
     record: dict[str, Any] = {"event": event, "index": index}
     if entry_id is not None:
         record["entry_id"] = entry_id
-    record.update({"status": status, "errortype": errortype, "errormessage": errormessage, "attempts": attempts})
+    record.update(
+        {"status": status, "errortype": errortype, "errormessage": message(errormessage), "attempts": attempts}
+    )
     return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
 
 

@@ -10,7 +10,9 @@ from typing import Any, Final
 
 import orjson
 
+from deliverator.deepjson import dumps_deep
 from deliverator.http import HttpResponse
+from deliverator.recorded import MAX_BODY_BYTES, note
 
 ERROR_KEYS: Final = (
     "message",
@@ -47,9 +49,18 @@ def parse_body(response: HttpResponse) -> Any:
 
 def body_for_outcome(response: HttpResponse, limit: int = 1000) -> Any:
     """What an outcome's ``body`` records of a whole-request answer: the parsed JSON, else the
-    first ``limit`` characters of the text, else None for an empty body."""
+    first ``limit`` characters of the text, else None for an empty body.
+
+    A body longer than an outcome record keeps (:data:`~deliverator.recorded.MAX_BODY_BYTES`)
+    is not parsed at all: its note is made from the text, so the batch's items share a few
+    kilobytes instead of a parsed copy of megabytes.
+    """
     if not response.body:
         return None
+    if len(response.body) > MAX_BODY_BYTES:
+        head = response.body[: MAX_BODY_BYTES + 4].decode("utf-8", "replace")
+        problem = f"{len(response.body)} bytes, more than the {MAX_BODY_BYTES} an outcome record keeps"
+        return note(head, problem)
     value = parse_body(response)
     return value if value is not None else response.text[:limit]
 
@@ -60,7 +71,7 @@ def error_text(response: HttpResponse) -> str:
     value = parse_body(response)
     if isinstance(value, dict):
         for key in ERROR_KEYS:
-            found = _as_text(value.get(key))
+            found = _as_text(value.get(key), 1)
             if found:
                 return found
     if isinstance(value, str):
@@ -68,15 +79,22 @@ def error_text(response: HttpResponse) -> str:
     return response.text.strip()
 
 
-def _as_text(value: Any) -> str:
+_MAX_TEXT_DEPTH: Final = 16
+
+
+def _as_text(value: Any, depth: int) -> str:
     if value is None or value == "" or value == [] or value == {}:
         return ""
-    if isinstance(value, list):
-        return ", ".join(filter(None, (_as_text(v) for v in value)))
-    if isinstance(value, dict):
+    if isinstance(value, list) and depth < _MAX_TEXT_DEPTH:
+        return ", ".join(filter(None, (_as_text(v, depth + 1) for v in value)))
+    if isinstance(value, dict) and depth < _MAX_TEXT_DEPTH:
         for key in ERROR_KEYS:
-            found = _as_text(value.get(key))
+            found = _as_text(value.get(key), depth + 1)
             if found:
                 return found
-        return orjson.dumps(value).decode()
+    if isinstance(value, dict | list):
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:  # nested deeper than orjson writes
+            return dumps_deep(value).decode()
     return str(value)

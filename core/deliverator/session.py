@@ -4,6 +4,7 @@ the HTTP client. Shared by ``deliver``, ``check`` and ``demo`` so they cannot dr
 from __future__ import annotations
 
 import logging
+import ssl
 
 import attrs
 
@@ -11,7 +12,7 @@ from deliverator.config import Config
 from deliverator.destination import Destination, new_plugin_manager, register_checked
 from deliverator.discovery import EXTENSIONS_GROUP, find_destination, installed
 from deliverator.errorhandling import error_handler_plugin
-from deliverator.errors import PluginError
+from deliverator.errors import ConfigError, PluginError
 from deliverator.http import HttpClient, HttpSettings
 
 log = logging.getLogger("deliverator")
@@ -31,6 +32,7 @@ def open_session(config: Config) -> Session:
     Raises ``PluginError`` when the destination cannot be loaded and ``ConfigError`` when its
     settings are invalid. An extension that fails to load is a warning, not an error.
     """
+    check_ca_bundle(config.delivery.ca_bundle)
     plugin = find_destination(config.destination.name)
     module = plugin.load()
     pm = new_plugin_manager()
@@ -47,6 +49,21 @@ def open_session(config: Config) -> Session:
     return Session(destination=Destination(pm, config.destination.settings), warnings=tuple(warnings))
 
 
+def check_ca_bundle(path: str | None) -> None:
+    """Raise ``ConfigError`` naming ``delivery.ca_bundle`` when it is not a usable CA file."""
+    if path is None:
+        return
+    try:
+        ssl.create_default_context(cafile=path)
+    except FileNotFoundError:
+        raise ConfigError(f"CA bundle file not found: {path}", "delivery.ca_bundle") from None
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        raise ConfigError(
+            f"{path} is not a usable CA bundle (PEM certificates): {reason}", "delivery.ca_bundle"
+        ) from None
+
+
 def http_client(config: Config) -> HttpClient:
     """The run's HTTP client, from ``[delivery]``."""
     delivery = config.delivery
@@ -57,5 +74,6 @@ def http_client(config: Config) -> HttpClient:
             pool_size=delivery.concurrency,
             ca_bundle=delivery.ca_bundle,
             max_response_bytes=delivery.max_response_bytes,
+            request_deadline_s=delivery.request_deadline_s,
         )
     )

@@ -8,6 +8,7 @@ import click
 
 from deliverator.cli.errors import EXIT_FAILURES, EXIT_OK, config_errors, warn
 from deliverator.config import load_config
+from deliverator.redaction import redact_urls
 from deliverator.session import http_client, open_session
 
 
@@ -34,5 +35,6 @@ def command(config_path: str) -> None:
         sys.exit(EXIT_OK)
     for message in result.warnings:
         warn(message)
-    click.echo(("credentials OK: " if result.ok else "credentials FAILED: ") + result.message)
+    # The message may quote the destination's answer, and a server may echo our credentials.
+    click.echo(("credentials OK: " if result.ok else "credentials FAILED: ") + redact_urls(result.message))
     sys.exit(EXIT_OK if result.ok else EXIT_FAILURES)

@@ -10,6 +10,7 @@ from typing import NoReturn
 import click
 
 from deliverator.errors import ConfigError, PluginError
+from deliverator.redaction import redact_urls
 
 EXIT_OK = 0
 EXIT_FAILURES = 1
@@ -23,7 +24,7 @@ class UsageProblem(Exception):
 
 def fail(message: str) -> NoReturn:
     """Print ``message`` as an error and exit 2 (usage or configuration problem)."""
-    click.echo(f"deliverator: error: {message}", err=True)
+    click.echo(f"deliverator: error: {redact_urls(message)}", err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -40,4 +41,4 @@ def config_errors() -> Iterator[None]:
 
 def warn(message: str, echo: Callable[..., None] = click.echo) -> None:
     """Print a warning on stderr."""
-    echo(f"deliverator: warning: {message}", err=True)
+    echo(f"deliverator: warning: {redact_urls(message)}", err=True)

@@ -12,23 +12,34 @@ render allocate or loop without bound:
   :data:`MAX_BUILT` characters/items (``'a' * 10**9``, ``9 ** 9 ** 9``, ``'%999999999s' % x``);
 - filters are an allow-list; ``join``, ``replace``, ``tojson`` and ``sum`` are wrapped to
   refuse huge results; padding and formatting filters (``center``, ``indent``, ``format``,
-  ``wordwrap``, ``batch``, ``slice``) are gone;
+  ``wordwrap``, ``batch``, ``slice``, ``pprint``) are gone;
 - method calls are an allow-list per type (``str.lower``, ``dict.get``, ...), so no
-  ``int.to_bytes(10**9)`` or ``str.ljust(10**9)``.
+  ``int.to_bytes(10**9)`` or ``str.ljust(10**9)``;
+- every value an operator (``+``, ``~`` included), filter or method builds is measured as it
+  is made, and every hook checks the clock (:mod:`deliverator.errorhandling.evallimits`), so
+  chains of individually harmless steps (``replace('a', 'aa')`` ten times, ``map`` over a
+  long list, ``tojson(8)`` on a deep body) stop at a cap instead of reaching gigabytes. Every
+  wrapped filter takes its context, which also keeps Jinja from running it while compiling.
 """
 
 from __future__ import annotations
 
+import json
 import numbers
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
-from jinja2 import ChainableUndefined, Environment, nodes, pass_environment, pass_eval_context
+from jinja2 import ChainableUndefined, Environment, nodes, pass_context, pass_environment, pass_eval_context
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.nodes import EvalContext
 from jinja2.runtime import Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import _PassArg
+from markupsafe import Markup
+
+from deliverator.errorhandling.evallimits import MAX_VALUE, LimitExceeded, charge, measured, size_of, tick
 
 MAX_BUILT: Final = 65_536
 """The most characters or items an operator, filter or method may build beyond its input."""
@@ -39,7 +50,7 @@ _SAFE_FILTERS: Final = frozenset(
     {
         "abs", "attr", "capitalize", "count", "d", "default", "dictsort", "e", "escape",
         "filesizeformat", "first", "float", "forceescape", "groupby", "int", "items", "last",
-        "length", "list", "lower", "map", "max", "min", "pprint", "reject", "rejectattr",
+        "length", "list", "lower", "map", "max", "min", "reject", "rejectattr",
         "reverse", "round", "safe", "select", "selectattr", "sort", "string", "striptags",
         "title", "trim", "truncate", "unique", "upper", "urlencode", "wordcount",
     }
@@ -72,7 +83,7 @@ _PERCENT_FIELD: Final = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d
 
 
 def _refuse(what: str) -> SecurityError:
-    return SecurityError(f"{what} would build more than {MAX_BUILT} characters/items")
+    return LimitExceeded(f"{what} would build more than {MAX_BUILT} characters/items")
 
 
 def _size(value: Any) -> int | None:
@@ -93,7 +104,7 @@ def _check_power(base: Any, exponent: Any) -> None:
         and abs(base) > 1
         and abs(base).bit_length() * exponent > _MAX_POWER_BITS
     ):
-        raise SecurityError(f"{base!r} ** {exponent!r} is too large to compute")
+        raise LimitExceeded(f"a power of more than {_MAX_POWER_BITS} bits is too large to compute")
 
 
 def _check_percent_format(template: Any) -> None:
@@ -105,10 +116,22 @@ def _check_percent_format(template: Any) -> None:
                 raise _refuse("%-formatting with this width")
 
 
+class _GuardedCodeGenerator(CodeGenerator):
+    """Compiles ``a ~ b`` to a measured join (Jinja's own is a plain ``str`` join)."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.guarded_concat((")
+        for argument in node.nodes:
+            self.visit(argument, frame)
+            self.write(", ")
+        self.write("))")
+
+
 class GuardedEnvironment(ImmutableSandboxedEnvironment):
     """The immutable sandbox with bounded operators and an allow-list of calls."""
 
-    intercepted_binops = frozenset({"*", "**", "%"})
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+    code_generator_class = _GuardedCodeGenerator
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
@@ -117,12 +140,35 @@ class GuardedEnvironment(ImmutableSandboxedEnvironment):
             _check_power(left, right)
         elif operator == "%":
             _check_percent_format(left)
-        return super().call_binop(context, operator, left, right)
+        elif operator == "+":
+            sizes = (size_of(left), size_of(right))
+            if sizes[0] is not None and sizes[1] is not None:
+                charge(sizes[0] + sizes[1], "+")
+        return measured(super().call_binop(context, operator, left, right), operator)
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        tick()
         if not isinstance(__obj, Undefined):
             args = _check_method(__obj, args, kwargs)
-        return super().call(__context, __obj, *args, **kwargs)
+        return measured(super().call(__context, __obj, *args, **kwargs), "a method call")
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        tick()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        tick()
+        return measured(super().getitem(obj, argument), "an index or slice")
+
+    def call_test(self, *args: Any, **kwargs: Any) -> Any:
+        tick()
+        return super().call_test(*args, **kwargs)
+
+    def guarded_concat(self, parts: Iterable[Any]) -> str:
+        """``a ~ b ~ ...``, measured before it is joined."""
+        texts = [measured(str(part), "~") for part in parts]
+        charge(sum(map(len, texts)), "~")
+        return "".join(texts)
 
 
 def _check_method(function: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
@@ -195,7 +241,26 @@ def _wrap_tojson(original: Callable[..., str]) -> Callable[..., str]:
         # An indent multiplies every nested line of a 10 MB body: refuse all but small ones.
         if indent is not None and (not isinstance(indent, int) or indent > 8):
             raise SecurityError("tojson indent must be a whole number up to 8")
-        return original(eval_ctx, value, indent)
+        if indent is None:
+            return original(eval_ctx, value, indent)
+        # Indented, a deep body's text grows with depth times size: write it piece by piece
+        # and stop at the cap, the way Jinja would write it (sorted keys, HTML-safe).
+        encoder = json.JSONEncoder(**{**eval_ctx.environment.policies["json.dumps_kwargs"], "indent": indent})
+        pieces: list[str] = []
+        size = 0
+        for piece in encoder.iterencode(value):
+            size += len(piece)
+            if size > MAX_VALUE:
+                charge(size, "tojson")
+            pieces.append(piece)
+            if len(pieces) % 1024 == 0:
+                tick()
+        text = "".join(pieces)
+        escapes = sum(text.count(c) for c in "<>&'")
+        charge(size + 5 * escapes, "tojson")
+        return Markup(
+            text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+        )
 
     return tojson
 
@@ -222,7 +287,30 @@ def build_environment() -> GuardedEnvironment:
     env.filters["replace"] = _wrap_replace(original["replace"])
     env.filters["tojson"] = _wrap_tojson(original["tojson"])
     env.filters["sum"] = _wrap_sum(original["sum"])
+    for name, function in list(env.filters.items()):
+        env.filters[name] = _measured_filter(name, function)
     return env
+
+
+def _measured_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` with its result measured (and the clock checked) on every call."""
+    passes = _PassArg.from_obj(function)
+    what = f"the {name} filter"
+
+    @pass_context
+    def measured_filter(context: Context, *args: Any, **kwargs: Any) -> Any:
+        tick()
+        if passes is _PassArg.context:
+            result = function(context, *args, **kwargs)
+        elif passes is _PassArg.eval_context:
+            result = function(context.eval_ctx, *args, **kwargs)
+        elif passes is _PassArg.environment:
+            result = function(context.environment, *args, **kwargs)
+        else:
+            result = function(*args, **kwargs)
+        return measured(result, what)
+
+    return measured_filter
 
 
 def forbidden_statement(parsed: nodes.Template) -> str | None:

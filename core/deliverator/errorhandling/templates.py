@@ -1,8 +1,10 @@
 """Predicates and error messages: Jinja2 templates compiled once, rendered safely.
 
 Rendering never raises: a template that fails while evaluating (a type error, a refused
-operation) renders as None, which a predicate reads as "no match"; the first failure of each
-template is logged, naming the template's place in the config and never the values it saw.
+operation, a cap of :mod:`~deliverator.errorhandling.evallimits` reached) renders as None,
+which a predicate reads as "no match"; the first failure of each template is logged, naming the
+template's place in the config and the kind of failure, never the values it saw (only the
+sandbox's own refusals, which name a cap, say more than the exception's type).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from functools import cache
 from typing import Any, Final
 
 from jinja2 import Template, TemplateError
+from jinja2.exceptions import SecurityError
 
+from deliverator.errorhandling.evallimits import evaluation_limits
 from deliverator.errorhandling.sandbox import GuardedEnvironment, build_environment, forbidden_statement
 from deliverator.errors import ConfigError
 
@@ -24,6 +28,8 @@ MAX_OUTPUT: Final = 4_096
 """Rendered text beyond this many characters is cut off."""
 
 _MAX_LOGGED_DETAIL: Final = 200
+
+_TOO_DEEP: Final = "template does not compile: it is nested too deeply (parentheses, brackets or filters)"
 
 _FALSE_TEXTS: Final = frozenset({"", "false", "none", "null", "0", "0.0", "undefined", "[]", "{}", "()"})
 
@@ -63,13 +69,14 @@ class SafeTemplate:
         try:
             parts: list[str] = []
             size = 0
-            for chunk in self._template.generate(context):
-                parts.append(chunk)
-                size += len(chunk)
-                if size > MAX_OUTPUT:
-                    break
+            with evaluation_limits():
+                for chunk in self._template.generate(context):
+                    parts.append(chunk)
+                    size += len(chunk)
+                    if size > MAX_OUTPUT:
+                        break
             return "".join(parts)[:MAX_OUTPUT]
-        except Exception as exc:
+        except Exception as exc:  # RecursionError and MemoryError included: no match, never a crash
             self._record_failure(exc)
             return None
 
@@ -82,7 +89,8 @@ class SafeTemplate:
             self.error_count += 1
             first = self.error_count == 1
         if first:
-            detail = str(exc).splitlines()[0] if str(exc) else ""
+            # Other exceptions' text may quote what the template looked at (int('<a header>')).
+            detail = str(exc).splitlines()[0] if isinstance(exc, SecurityError) and str(exc) else ""
             if len(detail) > _MAX_LOGGED_DETAIL:
                 detail = detail[:_MAX_LOGGED_DETAIL] + "..."
             logger.warning(
@@ -106,12 +114,21 @@ def is_true_text(rendered: str | None) -> bool:
 
 def compile_template(source: str, where: str) -> SafeTemplate:
     """Compile ``source`` for the guarded environment, or raise :class:`ConfigError` naming
-    ``where`` and the reason."""
-    env = environment()
+    ``where`` and the reason (a template nested too deeply for Jinja's or Python's compiler
+    included)."""
     try:
-        parsed = env.parse(source)
+        return _compile(source, where)
     except TemplateError as exc:
         raise ConfigError(f"template does not compile: {_describe(exc)}", where) from None
+    # Jinja's parser and node walks recurse, and Python's compiler refuses "too many nested
+    # parentheses": all mean the same thing here.
+    except (RecursionError, MemoryError, SyntaxError):
+        raise ConfigError(_TOO_DEEP, where) from None
+
+
+def _compile(source: str, where: str) -> SafeTemplate:
+    env = environment()
+    parsed = env.parse(source)
     statement = forbidden_statement(parsed)
     if statement is not None:
         raise ConfigError(
@@ -119,11 +136,7 @@ def compile_template(source: str, where: str) -> SafeTemplate:
             "{{ response.code == 300 }} (and {% if %} if needed)",
             where,
         )
-    try:
-        template = env.from_string(parsed)
-    except TemplateError as exc:
-        raise ConfigError(f"template does not compile: {_describe(exc)}", where) from None
-    return SafeTemplate(source, where, template)
+    return SafeTemplate(source, where, env.from_string(parsed))
 
 
 def _describe(exc: TemplateError) -> str:

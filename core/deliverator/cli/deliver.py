@@ -9,7 +9,7 @@ import click
 
 from deliverator.cli.errors import EXIT_FAILURES, EXIT_OK, config_errors, fail
 from deliverator.cli.running import default_paths, deliver
-from deliverator.config import load_config
+from deliverator.session import load_checked_config
 
 
 @click.command()
@@ -38,7 +38,7 @@ def command(input: str, config_path: str, results: str | None, dead_letter: str 
     if input_path is not None and not input_path.is_file():
         fail(f"input file not found: {input}")
     with config_errors():
-        config = load_config(config_path)
+        config = load_checked_config(config_path)
         files = default_paths(input_path, results, dead_letter)
         summary = deliver(config, files, show_progress=not no_progress)
     out = sys.stderr if files.results is None else sys.stdout

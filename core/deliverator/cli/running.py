@@ -23,7 +23,7 @@ from deliverator.config import Config
 from deliverator.delivery import DeliveryRun, RunOptions, Summary
 from deliverator.delivery.writer import OutcomeWriter
 from deliverator.errorhandling import RequestPacer
-from deliverator.session import http_client, open_session
+from deliverator.session import batch_size, http_client, open_session
 
 _WRITE_BUFFER = 1 << 20
 """Outcome files are written in large blocks: every write releases the GIL and can wait a
@@ -96,12 +96,8 @@ def deliver(config: Config, files: DeliveryFiles, show_progress: bool, label: st
         warn(message)
     destination = session.destination
     spec = destination.spec
-    batch_size = config.delivery.batch_size or spec.batch_items
-    if batch_size > spec.max_batch_items:
-        warn(f"batch_size {batch_size} is over {spec.name}'s limit; using {spec.max_batch_items}")
-        batch_size = spec.max_batch_items
     options = RunOptions(
-        batch_size=batch_size,
+        batch_size=batch_size(config, spec),
         concurrency=config.delivery.concurrency,
         linger_s=config.delivery.linger_s,
         max_line_bytes=config.delivery.max_line_bytes,

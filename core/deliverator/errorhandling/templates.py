@@ -11,12 +11,16 @@ import logging
 import threading
 from collections.abc import Mapping
 from functools import cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from jinja2 import Template, TemplateError
-
-from deliverator.errorhandling.sandbox import GuardedEnvironment, build_environment, forbidden_statement
 from deliverator.errors import ConfigError
+
+if TYPE_CHECKING:
+    # Jinja2 loads when the first template is compiled, so that reading a configuration
+    # without templates (and importing this module's types) costs no start-up time.
+    from jinja2 import Template, TemplateError
+
+    from deliverator.errorhandling.sandbox import GuardedEnvironment
 
 logger = logging.getLogger("deliverator.errorhandling")
 
@@ -31,6 +35,8 @@ _FALSE_TEXTS: Final = frozenset({"", "false", "none", "null", "0", "0.0", "undef
 @cache
 def environment() -> GuardedEnvironment:
     """The shared guarded environment (compiling is thread-safe; rendering needs no lock)."""
+    from deliverator.errorhandling.sandbox import build_environment
+
     return build_environment()
 
 
@@ -107,6 +113,10 @@ def is_true_text(rendered: str | None) -> bool:
 def compile_template(source: str, where: str) -> SafeTemplate:
     """Compile ``source`` for the guarded environment, or raise :class:`ConfigError` naming
     ``where`` and the reason."""
+    from jinja2 import TemplateError
+
+    from deliverator.errorhandling.sandbox import forbidden_statement
+
     env = environment()
     try:
         parsed = env.parse(source)

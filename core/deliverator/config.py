@@ -30,12 +30,12 @@ _SECTIONS: Final = ("destination", "delivery", "error_handler")
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
     if value is not None and value <= 0:
-        raise ValueError(f"{attribute.name} must be greater than 0, got {value}")
+        raise ValueError(f"{attribute.name} must be greater than 0, got {value:g}")
 
 
 def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if value < 0:
-        raise ValueError(f"{attribute.name} must not be negative, got {value}")
+        raise ValueError(f"{attribute.name} must not be negative, got {value:g}")
 
 
 def _at_most(limit: int) -> Callable[[object, attrs.Attribute[Any], int], None]:

@@ -45,7 +45,8 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
         with formatter.section("Plugin commands"):
             formatter.write_text(
-                "Installed destinations may add commands of their own (e.g. 'deliverator customerio-emulator --help')."
+                "Installed destinations may add commands of their own; 'deliverator destinations' lists what is "
+                "installed, and 'deliverator NAME --help' describes a plugin's command."
             )
 
 

@@ -42,9 +42,6 @@ def command(input: str, config_path: str, results: str | None, dead_letter: str 
         files = default_paths(input_path, results, dead_letter)
         summary = deliver(config, files, show_progress=not no_progress)
     out = sys.stderr if files.results is None else sys.stdout
-    click.echo(summary.line(), file=out)
-    if files.results is not None:
-        click.echo(f"outcomes: {files.results}", file=out)
-    if summary.failed and files.dead_letters is not None:
-        click.echo(f"dead letters: {files.dead_letters}", file=out)
+    for line in summary.lines([("outcomes", files.results), ("dead letters", files.dead_letters)]):
+        click.echo(line, file=out)
     sys.exit(EXIT_FAILURES if summary.failed or summary.input_error else EXIT_OK)

@@ -33,7 +33,7 @@ class OutcomeWriter:
         if item.done:
             return
         item.done = True
-        self.summary.delivered += 1
+        self.summary.record_delivered()
         sent_json = item.encoded if sent is None or sent is item.payload else orjson.dumps(sent, default=repr)
         self._pending.append(delivered_line(item.index, item.message_id, status, item.attempts, sent_json, body))
 
@@ -42,7 +42,7 @@ class OutcomeWriter:
         if item.done:
             return
         item.done = True
-        self.summary.ignored += 1
+        self.summary.record_ignored(errormessage)
         self._pending.append(
             outcome_line(
                 item.index, item.message_id, IGNORED, status, None, errormessage, item.attempts, item.payload, body
@@ -56,10 +56,7 @@ class OutcomeWriter:
         if item.done:
             return
         item.done = True
-        self.summary.failed += 1
-        self.summary.failures_by_type[errortype] += 1
-        if not item.attempts:
-            self.summary.unsent_failures_by_type[errortype] += 1
+        self.summary.record_failed(errortype, sent=bool(item.attempts))
         self._pending.append(
             outcome_line(
                 item.index, item.message_id, FAILED, status, errortype, errormessage, item.attempts, sent, body

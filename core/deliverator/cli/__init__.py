@@ -19,6 +19,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "destinations": ("deliverator.cli.destinations", "List installed destinations (without importing them)."),
     "check": ("deliverator.cli.check", "Check the configuration and the destination's credentials."),
     "demo": ("deliverator.cli.demo", "Deliver a sample stream to a bundled emulator and show the outcomes."),
+    "report": ("deliverator.cli.report", "Summarise a results file: outcomes, errors with samples, attempts."),
 }
 
 

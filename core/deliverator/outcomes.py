@@ -1,6 +1,6 @@
 """Outcome records: one JSON line per input record, and dead letters for the failures.
 
-The record's fields are a contract (DESIGN.md "Outcome records"); :class:`Outcome` is the typed
+The record's fields are a contract (docs/guide.md, "Outcome records"); :class:`Outcome` is the typed
 view used by tests and tools, while the writer builds lines directly for speed.
 """
 

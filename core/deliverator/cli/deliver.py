@@ -18,14 +18,19 @@ from deliverator.session import load_checked_config
     "--config", "config_path", required=True, type=click.Path(dir_okay=False), help="The TOML configuration file."
 )
 @click.option(
-    "--results", type=str, default=None, help="Outcome records (JSONL). Default: INPUT.results.jsonl; '-' for stdout."
+    "--results",
+    type=str,
+    default=None,
+    help="Outcome records (JSONL). Default: beside INPUT, its name without the extension plus .results.jsonl "
+    "(events.jsonl -> events.results.jsonl; stdin -> stdin.results.jsonl here); '-' for stdout."
 )
 @click.option(
     "--dead-letter",
     "dead_letter",
     type=str,
     default=None,
-    help="Failed events (JSONL). Default: INPUT.dead-letter.jsonl.",
+    help="Failed events (JSONL). Default: beside INPUT, its name without the extension plus .dead-letter.jsonl "
+    "(events.jsonl -> events.dead-letter.jsonl; stdin -> stdin.dead-letter.jsonl here).",
 )
 @click.option("--no-progress", is_flag=True, help="Do not show a progress bar.")
 def command(input: str, config_path: str, results: str | None, dead_letter: str | None, no_progress: bool) -> None:

@@ -2,8 +2,8 @@
 bundled emulator.
 
 The core favours no plugin: without ``--destination`` the demo runs the first installed
-destination (by name) that offers a ``demo_environment``. ``make demo`` names Customer.io, the
-documented default.
+destination (by name) that offers a ``demo_environment``; ``make demo`` names the documented
+default (see the Makefile and the README).
 """
 
 from __future__ import annotations

@@ -158,3 +158,9 @@ def test_a_stopped_run_says_so_and_whether_it_resumes(resumable: bool, label: st
     summary.cancelled = True
     view = _view(summary, 100, 1_000, resumable=resumable)
     assert view["label"] == label and view["eta"] == ""
+
+
+def test_a_finished_run_shows_its_exact_count_and_how_long_it_took() -> None:
+    summary = summary_of(20)
+    view = _view(summary, 900, 1_000, finished_after_s=95.0)
+    assert (view["label"], view["count"], view["eta"], view["fraction"]) == ("done", "20/20 events", "in 0:01:35", 1.0)

@@ -67,10 +67,14 @@ def progress_view(
     rate: float | None,
     resumable: bool,
     now: float,
+    finished_after_s: float | None = None,
 ) -> ProgressView:
-    """What the display shows for ``summary`` (``rate`` in events/s, None before it is known)."""
+    """What the display shows for ``summary`` (``rate`` in events/s, None before it is known;
+    ``finished_after_s``: the run has ended, after that long)."""
     done = summary.total
     total, estimate = estimated_total(summary, bytes_read, total_bytes)
+    if finished_after_s is not None and not summary.cancelled:
+        total, estimate = done, False
     if summary.cancelled:
         label = "stopping (resumable: run the same command again)" if resumable else "stopping"
     fraction = None if total is None else (min(1.0, done / total) if total else 1.0)
@@ -82,7 +86,10 @@ def progress_view(
         count = f"{done:,} events"
     rate_text = f"{rate:,.0f} events/s" if rate is not None else ""
     eta = ""
-    if total is not None and rate and not summary.cancelled:
+    if finished_after_s is not None:
+        eta = f"in {_duration(finished_after_s)}"
+        label = "stopped" if summary.cancelled else "done"
+    elif total is not None and rate and not summary.cancelled:
         eta = f"ETA {_duration(max(0, total - done) / rate)}"
     outcomes = f"{summary.delivered:,} delivered · {summary.failed_for_good:,} failed · {summary.ignored:,} ignored"
     if summary.cancelled_events:
@@ -139,6 +146,7 @@ class ProgressDisplay:
         self._label = label
         self._resumable = resumable
         self._live: Any = None
+        self._started = time.monotonic()
         self._rate = _Rate()
         self._last: tuple[Summary, int] | None = None
 
@@ -158,7 +166,7 @@ class ProgressDisplay:
         self._last = (summary, bytes_read)
         self._live.update(self._render(summary, bytes_read), refresh=True)
 
-    def _render(self, summary: Summary, bytes_read: int) -> Any:
+    def _render(self, summary: Summary, bytes_read: int, finished: bool = False) -> Any:
         from rich.progress_bar import ProgressBar
         from rich.table import Table
         from rich.text import Text
@@ -172,9 +180,12 @@ class ProgressDisplay:
             rate=self._rate.add(now, summary.total),
             resumable=self._resumable,
             now=now,
+            finished_after_s=now - self._started if finished else None,
         )
         grid = Table.grid(padding=(0, 1))
         top: list[Any] = [Text(view.label, style="bold yellow" if summary.cancelled else "bold")]
+        if finished and view.label != self._label:
+            top.insert(0, Text(self._label, style="bold"))
         if view.fraction is not None:
             top.append(ProgressBar(total=1.0, completed=view.fraction, width=_BAR_WIDTH))
         top += [Text(view.count), Text(view.rate, style="cyan"), Text(view.eta, style="cyan")]
@@ -192,5 +203,5 @@ class ProgressDisplay:
     ) -> None:
         if self._live is not None:
             if self._last is not None:
-                self._live.update(self._render(*self._last), refresh=True)
+                self._live.update(self._render(*self._last, finished=True), refresh=True)
             self._live.stop()

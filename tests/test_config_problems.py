@@ -122,3 +122,17 @@ def test_check_warns_about_a_batch_size_over_the_limit_as_deliver_does(tmp_path:
     warning = "warning: delivery.batch_size 500 is over example's limit of 50 items per request; using 50"
     assert warning in checked.stderr
     assert warning in delivered.stderr
+
+
+def test_the_guide_shows_the_real_output_for_a_file_with_mistakes(tmp_path: Path, example_site: Path) -> None:
+    from tests.support import REPO
+
+    guide = (REPO / "docs" / "guide.md").read_text()
+    section = guide[guide.index("### Mistakes in the file") :]
+    shown_config = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    shown_output = section.split("```text\n", 1)[1].split("```", 1)[0]
+    config = tmp_path / "mistakes.toml"
+    config.write_text(shown_config)
+    proc = run_cli(["check", "--config", str(config)], cli_env(example_site))
+    assert proc.returncode == 2
+    assert proc.stderr == shown_output

@@ -55,7 +55,22 @@ class Summary:
     rate_limited_until: float | None = None
     """``time.monotonic()`` moment until which sending is paused by a rate limit, if it is."""
     released: int = 0
-    """Events read and left without an outcome by a stopped run, for a resumed run to finish."""
+    """Events read and left without an outcome because a resumable run stopped (sent next time)."""
+
+    # How the run ended (set by the run).
+    interrupted: bool = False
+    """The run ended before every record of its source had an outcome (a resumable run that was
+    stopped, or outcomes that could not be written)."""
+    stopped_because: str | None = None
+    """Why an answer stopped the run (a rejected API key ...): every event not sent failed."""
+    output_error: str | None = None
+    """Why outcome records could not be written, when they could not (the run stopped at once)."""
+    broken_pipe: bool = False
+    """The reader of standard output went away (``output_error`` says so too)."""
+    resumable: bool = False
+    """The run was interrupted and its journal lets the same command resume it."""
+    resumed: int = 0
+    """Events that already had an outcome from an earlier, interrupted run of the same command."""
 
     # --- recording ------------------------------------------------------------------------
 
@@ -101,7 +116,9 @@ class Summary:
             parts.append(f"{self.released} not finished")
         text = ", ".join(parts)
         extras = []
-        if self.cancelled and not self.cancelled_events and not self.released:
+        if self.stopped_because:
+            extras.append(f"stopped: {self.stopped_because}")
+        elif self.cancelled and not self.cancelled_events and not self.released:
             extras.append("stopped")
         if self.input_error:
             extras.append("input not read to the end")

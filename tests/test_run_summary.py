@@ -140,14 +140,16 @@ def test_without_a_count_of_records_read_a_file_shows_how_much_was_read() -> Non
     assert view["count"] == "7 events (25 % of the file read)" and view["fraction"] is None
 
 
-def test_retries_waiting_and_a_rate_limit_pause_show_live() -> None:
+def test_retries_waiting_and_a_rate_limit_slow_down_show_live() -> None:
     summary = summary_of(5)
     summary.requests, summary.retried_items, summary.rate_limited = 4, 9, 1
-    summary.waiting_retry = 3
-    summary.rate_limited_until = 12.5
-    waiting = _view(summary, 0, None, now=10.0)["waiting"]
-    assert waiting == "4 requests, 9 retries, 1 rate-limited · 3 waiting for a retry · rate limited: paused 2.5 s"
-    assert "paused" not in str(_view(summary, 0, None, now=13.0)["waiting"])
+    summary.waiting_retry, summary.next_retry_s, summary.paced_rate = 3, 2.5, 4.0
+    waiting = _view(summary, 0, None)["waiting"]
+    assert waiting == (
+        "4 requests, 9 retries, 1 rate-limited · 3 waiting to retry (next in 2.5 s) · slowed to 4.0 requests/s"
+    )
+    summary.waiting_retry, summary.paced_rate = 0, None
+    assert _view(summary, 0, None)["waiting"] == "4 requests, 9 retries, 1 rate-limited"
 
 
 @pytest.mark.parametrize(

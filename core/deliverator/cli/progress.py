@@ -73,8 +73,8 @@ def progress_view(
     ``finished_after_s``: the run has ended, after that long)."""
     done = summary.total
     total, estimate = estimated_total(summary, bytes_read, total_bytes)
-    if finished_after_s is not None and not summary.cancelled:
-        total, estimate = done, False
+    if finished_after_s is not None and not summary.cancelled and total_bytes is not None:
+        total, estimate = done, False  # a file read to its end: every record has its outcome
     if summary.cancelled:
         label = "stopping (resumable: run the same command again)" if resumable else "stopping"
     fraction = None if total is None else (min(1.0, done / total) if total else 1.0)
@@ -96,9 +96,11 @@ def progress_view(
         outcomes += f" · {summary.cancelled_events:,} cancelled"
     waiting = []
     if summary.waiting_retry:
-        waiting.append(f"{summary.waiting_retry:,} waiting for a retry")
-    if summary.rate_limited_until is not None and summary.rate_limited_until > now:
-        waiting.append(f"rate limited: paused {summary.rate_limited_until - now:.1f} s")
+        soon = f" (next in {summary.next_retry_s:.1f} s)" if summary.next_retry_s is not None else ""
+        waiting.append(f"{summary.waiting_retry:,} waiting to retry{soon}")
+    if summary.paced_rate is not None:
+        slowed = "slowed to" if summary.rate_limited else "paced at"
+        waiting.append(f"{slowed} {summary.paced_rate:.1f} requests/s")
     traffic = f"{summary.requests:,} requests, {summary.retried_items:,} retries"
     if summary.rate_limited:
         traffic += f", {summary.rate_limited:,} rate-limited"
@@ -159,6 +161,11 @@ class ProgressDisplay:
             self._live.start()
         return self
 
+    @property
+    def live(self) -> bool:
+        """Whether the display is drawing (on a terminal, enabled, started)."""
+        return self._live is not None
+
     def update(self, summary: Summary, bytes_read: int) -> None:
         """Called by the run a few times a second."""
         if self._live is None:
@@ -194,8 +201,8 @@ class ProgressDisplay:
         grid.add_row(*top)
         lines = Table.grid()
         lines.add_row(grid)
-        lines.add_row(Text("  " + view.outcomes))
-        lines.add_row(Text("  " + view.waiting, style="dim"))
+        lines.add_row(Text("  " + view.outcomes, overflow="fold"))
+        lines.add_row(Text("  " + view.waiting, style="dim", overflow="fold"))
         return lines
 
     def __exit__(

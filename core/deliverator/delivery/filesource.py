@@ -39,6 +39,8 @@ class StreamSource:
         self.total = total
         self.bytes_read = 0
         """Bytes consumed so far (progress)."""
+        self.records_read = 0
+        """Records met so far, those already done by an earlier run included (progress)."""
 
     def stop(self) -> None:
         """Iteration ends at the next line. (A read blocked on a quiet pipe cannot be woken; the
@@ -60,6 +62,7 @@ class StreamSource:
                     continue
             current = index
             index += 1
+            self.records_read = index
             if skip and current in done:
                 continue
             if fits:

@@ -52,8 +52,11 @@ class Summary:
     """Input records the run will read, when the source knows (None: unknown or estimated)."""
     waiting_retry: int = 0
     """Events waiting for their next attempt right now."""
-    rate_limited_until: float | None = None
-    """``time.monotonic()`` moment until which sending is paused by a rate limit, if it is."""
+    next_retry_s: float | None = None
+    """Seconds until the first of them may be sent again (a backoff or ``Retry-After`` wait)."""
+    paced_rate: float | None = None
+    """Requests per second the run is held to (after rate-limited answers, or as configured);
+    None: not paced."""
     released: int = 0
     """Events read and left without an outcome because a resumable run stopped (sent next time)."""
 

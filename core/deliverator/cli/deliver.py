@@ -40,7 +40,8 @@ EXIT_BROKEN_PIPE: Final = 141
     type=str,
     default=None,
     help="Failed events (JSONL), created only if one fails. Default: beside INPUT, its name without the extension "
-    "plus .dead-letter.jsonl (events.jsonl -> events.dead-letter.jsonl; none for stdin).",
+    "plus .dead-letter.jsonl (events.jsonl -> events.dead-letter.jsonl; a replay numbers its own: "
+    "events.dead-letter.jsonl -> events.dead-letter-2.jsonl; none for stdin).",
 )
 @click.option("--no-progress", is_flag=True, help="Do not show a progress bar.")
 @click.option("--restart", is_flag=True, help="Discard an interrupted run's journal and results; start over.")

@@ -40,11 +40,11 @@ class OutcomeRecorder:
         self.summary.record_delivered()
         record = item.record
         sent_json = item.encoded if sent is None or sent is item.payload else dumps_exact(sent, default=repr)
-        if record.entry_id is None:
+        if record.entry_id is None and item.origin_index is None:
             line = delivered_line(record.index or 0, item.message_id, status, item.attempts, sent_json, body)
         else:
             line = outcome_line(
-                None,
+                record.index,
                 item.message_id,
                 "delivered",
                 status,
@@ -54,6 +54,7 @@ class OutcomeRecorder:
                 orjson.Fragment(sent_json),
                 body,
                 record.entry_id,
+                item.origin_index,
             )
         self._sink.add(record, line, None)
 
@@ -74,6 +75,7 @@ class OutcomeRecorder:
             sent,
             body,
             record.entry_id,
+            item.origin_index,
         )
         self._sink.add(record, line, None)
 
@@ -95,6 +97,9 @@ class OutcomeRecorder:
             sent,
             body,
             record.entry_id,
+            item.origin_index,
         )
-        dead = dead_letter_line(item.raw, record.index, status, errortype, errormessage, item.attempts, record.entry_id)
+        dead = dead_letter_line(
+            item.raw, record.index, status, errortype, errormessage, item.attempts, record.entry_id, item.origin_index
+        )
         self._sink.add(record, line, dead)

@@ -41,6 +41,8 @@ class StreamSource:
         """Bytes consumed so far (progress)."""
         self.records_read = 0
         """Records met so far, those already done by an earlier run included (progress)."""
+        self.waiting_for_input = False
+        """True while a read of the stream is under way (a quiet pipe blocks there)."""
 
     def stop(self) -> None:
         """Iteration ends at the next line. (A read blocked on a quiet pipe cannot be woken; the
@@ -52,7 +54,7 @@ class StreamSource:
         done = self._done
         skip = bool(done) if isinstance(done, frozenset | set) else True
         limit = self._max_line_bytes
-        for line, fits in iter_lines(self._stream, limit):
+        for line, fits in iter_lines(self, limit):  # type: ignore[arg-type]  # only read() is used
             if self._stopped:
                 return
             self.bytes_read += len(line) + 1
@@ -78,6 +80,15 @@ class StreamSource:
                         f"input line is longer than {limit} bytes (max_line_bytes)",
                     ),
                 )
+
+
+    def read(self, size: int) -> bytes:
+        """The stream's ``read``, noting while it is under way (what ``iter_lines`` calls)."""
+        self.waiting_for_input = True
+        try:
+            return self._stream.read(size)
+        finally:
+            self.waiting_for_input = False
 
 
 def count_records(stream: IO[bytes]) -> int:

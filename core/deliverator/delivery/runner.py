@@ -53,6 +53,8 @@ from deliverator.responsetext import body_for_outcome
 
 _PROGRESS_EVERY_S: Final = 0.2
 _READER_QUIET_S: Final = 1.0
+_MAX_BURST: Final = 2048
+"""Messages handled between two commits of the sink."""
 _CANCELLED: Final = ErrorCode.CANCELLED.value
 
 
@@ -103,11 +105,14 @@ class DeliveryRun:
             overhead_bytes=spec.batch_overhead_bytes,
         )
         self._channels = Channels(options.concurrency, self._batcher.max_items)
+        self._uncommitted: list[threading.Event] = []
         self._schedule = RetrySchedule()
         self._cancel_requested = threading.Event()
         self._stop: Stop | None = None
         self._abandoned: set[int] = set()
         self._held: list[Item] = []
+        self._rejections_taken = 0
+        """Rejected records handled in this burst: their room is given back after the commit."""
         self._preparer: Preparer | None = None
         self._source: Source | None = None
 
@@ -133,6 +138,9 @@ class DeliveryRun:
         assert not isinstance(source, IO)
         self._source = source
         channels = self._channels
+        # A resumable run lets each sender start its next request only once the outcomes of
+        # its last one are committed: a crash then re-sends at most the requests in flight.
+        channels.gated = source.resumable
         preparer = Preparer(self._destination, self._batcher, channels, self._clock)
         self._preparer = preparer
         threads = [threading.Thread(target=preparer.run, args=(source,), name="deliverator-reader", daemon=True)]
@@ -149,6 +157,7 @@ class DeliveryRun:
         finally:
             for _ in range(self._options.concurrency):
                 channels.batches.put(None)
+            self._release_senders()
         if self.summary.output_error is None:
             try:
                 self._sink.close(finished)
@@ -183,8 +192,10 @@ class DeliveryRun:
         batcher = self._batcher
         linger = self._options.linger_s
         reader_done: ReaderDone | None = None
+        carried: Message | None = None
         last_progress = clock.monotonic()
-        reader_seen = (-1, last_progress)  # (bytes read, when that changed), to spot a reader stuck on input
+        waiting_since: float | None = None  # when the reader was first seen blocked on input
+        waiting_at = 0  # ... having read this many bytes
         while True:
             now = clock.monotonic()
             if self._cancel_requested.is_set() and self._stop is None:
@@ -198,24 +209,37 @@ class DeliveryRun:
             if reader_done is not None and channels.outstanding == 0 and not self._schedule and not len(batcher):
                 break
             if stop is not None:
+                # A reader blocked on a quiet pipe (stdin) cannot be woken: once it has waited
+                # there for a second it is not waited for. Any other reader is.
                 bytes_read = getattr(source, "bytes_read", 0)
-                if bytes_read != reader_seen[0]:
-                    reader_seen = (bytes_read, now)
-                # Stopping ends when nothing is in flight and the reader has finished, or has
-                # read nothing for a second (blocked on a quiet stdin), or when the grace runs out.
-                # A stop that records the unread records (a fatal answer) waits for the reader
-                # whatever the grace: each of them must get its outcome.
-                reader_quiet = reader_done is not None or now - reader_seen[1] >= _READER_QUIET_S
+                if reader_done is None and getattr(source, "waiting_for_input", False):
+                    if waiting_since is None or bytes_read != waiting_at:
+                        waiting_since, waiting_at = now, bytes_read
+                else:
+                    waiting_since = None
+                reader_quiet = reader_done is not None or (
+                    waiting_since is not None and now - waiting_since >= _READER_QUIET_S
+                )
+                # Stopping ends when nothing is in flight and the reader is done or quiet, or
+                # when the grace runs out; a stop that records the unread records (a fatal
+                # answer) waits for the reader whatever the grace: each must get its outcome.
                 late = now >= stop.deadline
                 if (reader_quiet and channels.outstanding == 0) or (late and (stop.cancelled or reader_quiet)):
+                    if carried is not None:
+                        channels.results.put(carried)  # _give_up drains the queue to its end
                     self._give_up(reader_thread)
                     break
             idle = channels.outstanding == 0 and (reader_done is not None or channels.reader_blocked)
-            try:
-                message = clock.get(results, self._timeout(now, reader_done is not None), idle)
-            except queue.Empty:
-                continue
-            while True:
+            if carried is not None:
+                message, carried = carried, None
+            else:
+                try:
+                    message = clock.get(results, self._timeout(now, reader_done is not None), idle)
+                except queue.Empty:
+                    continue
+            # One burst: what has arrived, up to a bound (the preparer keeps sending rejections
+            # as fast as they are taken, and the sink holds a burst until its commit).
+            for _ in range(_MAX_BURST):
                 if type(message) is ReaderDone:
                     reader_done = message
                     self._reader_done(message)
@@ -225,7 +249,12 @@ class DeliveryRun:
                     message = results.get_nowait()
                 except queue.Empty:
                     break
+            else:
+                carried = message  # not handled yet: it leads the next burst
             self._sink.commit()
+            self._release_senders()
+            channels.rejected_recorded(self._rejections_taken)
+            self._rejections_taken = 0
             if self._progress is not None:
                 wall = clock.monotonic()
                 if wall - last_progress >= _PROGRESS_EVERY_S:
@@ -248,6 +277,12 @@ class DeliveryRun:
         summary.next_retry_s = None if due is None else max(0.0, due - self._clock.monotonic())
         summary.paced_rate = self._pacer.current_rate
 
+    def _release_senders(self) -> None:
+        """What the answers decided is committed: their senders may send again."""
+        for committed in self._uncommitted:
+            committed.set()
+        self._uncommitted.clear()
+
     def _timeout(self, now: float, reader_done: bool) -> float | None:
         deadlines = []
         due = self._schedule.next_due()
@@ -268,17 +303,19 @@ class DeliveryRun:
         kind = type(message)
         if kind is Sent:
             assert isinstance(message, Sent)
+            if message.committed is not None:
+                self._uncommitted.append(message.committed)
             if id(message.batch) in self._abandoned:
                 return
             self._channels.settle(message.batch)
             self._on_sent(message.batch, message.response, message.error, message.classification, message.statuses)
         elif kind is Rejected:
             assert isinstance(message, Rejected)
-            self._channels.rejected_recorded()
+            self._rejections_taken += 1
             self._recorder.failed(message.item, message.status, message.errortype, message.message)
         elif kind is Skipped:
             assert isinstance(message, Skipped)
-            self._channels.rejected_recorded()
+            self._rejections_taken += 1
             self._recorder.ignored(message.item, 200, message.reason, None)
         elif kind is Unsent:
             assert isinstance(message, Unsent)

@@ -76,7 +76,7 @@ def progress_view(
     if finished_after_s is not None and not summary.cancelled and total_bytes is not None:
         total, estimate = done, False  # a file read to its end: every record has its outcome
     if summary.cancelled:
-        label = "stopping (resumable: run the same command again)" if resumable else "stopping"
+        label = "stopping"
     fraction = None if total is None else (min(1.0, done / total) if total else 1.0)
     if total is not None:
         count = f"{done:,}/{'~' if estimate else ''}{total:,} events"
@@ -104,6 +104,7 @@ def progress_view(
     traffic = f"{summary.requests:,} requests, {summary.retried_items:,} retries"
     if summary.rate_limited:
         traffic += f", {summary.rate_limited:,} rate-limited"
+    notes = ["resumable: the same command finishes the run"] if summary.cancelled and resumable else []
     return ProgressView(
         label=label,
         fraction=fraction,
@@ -111,7 +112,7 @@ def progress_view(
         rate=rate_text,
         eta=eta,
         outcomes=outcomes,
-        waiting=" · ".join([traffic, *waiting]),
+        waiting=" · ".join([*notes, traffic, *waiting]),
     )
 
 

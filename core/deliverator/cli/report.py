@@ -85,7 +85,8 @@ def _print(tally: Tally, message_count: int) -> None:
         console.print(f"[bold]{title}[/bold]")
     for group in top:
         kind = f"[{group.outcome}] {group.errortype or ''} {group.status or ''}"
-        console.print(f"\n{group.count:,} events: {kind}: {group.message}", highlight=False, markup=False)
+        events = "event" if group.count == 1 else "events"
+        console.print(f"\n{group.count:,} {events}: {kind}: {group.message}", highlight=False, markup=False)
         where = f" (event {group.sample_index})" if group.sample_index is not None else ""
         console.print(f"  request to destination{where}:", highlight=False)
         console.print(_indent(group.sample_sent), highlight=False, markup=False)

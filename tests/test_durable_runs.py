@@ -239,3 +239,50 @@ def test_a_closed_stdout_pipe_ends_the_run_quietly(tmp_path: Path, env: dict[str
     assert proc.returncode == 141
     assert proc.stderr == ""
     assert service.requests <= CONCURRENCY * 3 + 2 + CONCURRENCY
+
+
+def _user_namespace_mounts() -> bool:
+    probe = subprocess.run(
+        ["unshare", "-Urm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+        capture_output=True,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(
+    not Path("/usr/bin/unshare").exists() or not _user_namespace_mounts(),
+    reason="needs unshare and user namespaces to mount a small tmpfs (the /dev/full test above covers the rest)",
+)
+def test_a_full_disk_stops_a_file_run_and_the_same_command_resumes_once_space_is_freed(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    with Recorder() as service:
+        config = _config(tmp_path, service.server.url)
+        events = write_events(tmp_path, [track(i, properties={"pad": "x" * 200}) for i in range(5000)])
+        disk = tmp_path / "disk"
+        disk.mkdir()
+        deliver = f"{sys.executable} -m deliverator deliver {events} --config {config} --no-progress"
+        deliver += f" --results {disk}/out.results.jsonl"
+        # In a private mount namespace: a 256 KiB disk fills up during the first run; then it
+        # grows, and the same command resumes. The results are copied out before it goes away.
+        script = f"""
+            mount -t tmpfs -o size=256k tmpfs {disk}
+            {deliver} 2>{tmp_path}/first.err; echo $? > {tmp_path}/first.code
+            mount -o remount,size=64m {disk}
+            {deliver} 2>{tmp_path}/second.err; echo $? > {tmp_path}/second.code
+            cp {disk}/out.results.jsonl {tmp_path}/out.results.jsonl
+            ls -a {disk} > {tmp_path}/disk.list
+        """
+        subprocess.run(["unshare", "-Urm", "sh", "-c", script], env=env, check=True, timeout=120)
+    first = (tmp_path / "first.err").read_text()
+    assert (tmp_path / "first.code").read_text().strip() == "4", first
+    assert len(first.strip().splitlines()) == 1 and "No space left on device" in first and "Traceback" not in first
+    assert "the same command resumes" in first
+    second = (tmp_path / "second.err").read_text()
+    assert (tmp_path / "second.code").read_text().strip() == "0", second
+    assert "resuming:" in second
+    outcomes = _results(tmp_path / "out.results.jsonl")
+    assert sorted(o["index"] for o in outcomes) == list(range(5000))  # type: ignore[type-var]  # ints
+    assert set(service.received) == {f"m-{i}" for i in range(5000)}
+    assert "out.results.jsonl.journal" not in (tmp_path / "disk.list").read_text()

@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+DEMO ?= customerio
+# make demo runs Customer.io's demo (the documented default); DEMO=NAME runs another installed one.
 
 .PHONY: demo test lint typecheck unit docs bench clean
 
@@ -21,7 +23,7 @@ $(VENV)/.test-installed: $(VENV)/.installed
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/deliverator demo
+	$(BIN)/deliverator demo --destination $(DEMO)
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .

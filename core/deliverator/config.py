@@ -1,8 +1,10 @@
 """The configuration file: TOML with ``[destination]``, ``[delivery]`` and ``[error_handler]``.
 
 ``${NAME}`` in any string reads the environment (``$${`` writes a literal ``${``); a missing
-variable is a config error naming it and the key that asked for it. Unknown keys are errors.
-Every problem raises :class:`ConfigError`, which the CLI prints before exiting 2.
+variable is a config error naming it and the key that asked for it. Unknown keys are errors
+that suggest the closest expected key. Every problem of the file is collected in one pass
+(:mod:`deliverator.convert`) and raised as one :class:`ConfigError`, which the CLI prints
+before exiting 2.
 """
 
 from __future__ import annotations
@@ -10,15 +12,15 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
 import attrs
 
-from deliverator.convert import structure_config
+from deliverator.convert import structure_problems, unknown_keys_message
 from deliverator.errorhandling import ErrorHandlerConfig, parse_error_handler
-from deliverator.errors import ConfigError
+from deliverator.errors import ConfigError, Problem
 from deliverator.http import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_DEADLINE_S
 
 _VARIABLE: Final = re.compile(r"\$\$\{|\$\{([^}]*)\}")
@@ -28,12 +30,25 @@ _SECTIONS: Final = ("destination", "delivery", "error_handler")
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
     if value is not None and value <= 0:
-        raise ValueError(f"{attribute.name} must be greater than 0, got {value}")
+        raise ValueError(f"{attribute.name} must be greater than 0, got {value:g}")
 
 
 def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if value < 0:
-        raise ValueError(f"{attribute.name} must not be negative, got {value}")
+        raise ValueError(f"{attribute.name} must not be negative, got {value:g}")
+
+
+def _at_most(limit: int) -> Callable[[object, attrs.Attribute[Any], int], None]:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
+        if value > limit:
+            raise ValueError(f"{attribute.name} must be at most {limit}, got {value}")
+
+    return check
+
+
+def _named(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not value.strip():
+        raise ValueError("must name a destination (see: deliverator destinations)")
 
 
 def _masked_settings(settings: dict[str, Any]) -> str:
@@ -46,7 +61,7 @@ class DestinationSection:
     """``[destination]``: which plugin, and its settings table (validated by the plugin's
     class). Its repr names the settings without their values, which may be secrets."""
 
-    name: str
+    name: str = attrs.field(validator=_named)
     settings: dict[str, Any] = attrs.field(factory=dict, repr=_masked_settings)
 
 
@@ -55,7 +70,7 @@ class DeliveryConfig:
     """``[delivery]``: how requests are made."""
 
     batch_size: int | None = attrs.field(default=None, validator=_positive)
-    concurrency: int = attrs.field(default=4, validator=[_positive, attrs.validators.le(64)])
+    concurrency: int = attrs.field(default=4, validator=[_positive, _at_most(64)])
     timeout_s: float = attrs.field(default=10.0, validator=_positive)
     request_deadline_s: float = attrs.field(default=DEFAULT_REQUEST_DEADLINE_S, validator=_positive)
     connect_timeout_s: float = attrs.field(default=5.0, validator=_positive)
@@ -76,8 +91,18 @@ class Config:
     error_handler: ErrorHandlerConfig = attrs.field(factory=ErrorHandlerConfig)
 
 
-def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
-    """Read, interpolate and validate a config file."""
+SettingsCheck = Callable[[DestinationSection], list[Problem]]
+"""Validates ``[destination.settings]`` against the named plugin's settings class (the plugin
+must be loaded for that, so the caller supplies it; see ``deliverator.session``)."""
+
+
+def load_config(
+    path: str | os.PathLike[str],
+    environ: Mapping[str, str] | None = None,
+    *,
+    settings_check: SettingsCheck | None = None,
+) -> Config:
+    """Read, interpolate and validate a config file; every problem in it is reported at once."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -89,45 +114,78 @@ def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None 
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file} is not valid TOML: {exc}") from None
-    return parse_config(table, os.environ if environ is None else environ)
+    return parse_config(table, os.environ if environ is None else environ, settings_check=settings_check)
 
 
-def parse_config(table: Mapping[str, Any], environ: Mapping[str, str]) -> Config:
-    """Validate an already-parsed TOML table."""
-    table = interpolate(table, environ, "")
+def parse_config(
+    table: Mapping[str, Any], environ: Mapping[str, str], *, settings_check: SettingsCheck | None = None
+) -> Config:
+    """Validate an already-parsed TOML table, or raise :class:`ConfigError` holding every
+    problem of every section (and of the destination's settings, given ``settings_check``)."""
+    problems: list[Problem] = []
+    table = interpolate(table, environ, "", problems)
     unknown = sorted(set(table) - set(_SECTIONS))
     if unknown:
-        raise ConfigError(f"unknown section {unknown[0]!r} (expected: {', '.join(_SECTIONS)})")
+        problems.insert(0, Problem(None, unknown_keys_message(unknown, _SECTIONS, "section")))
+    destination: DestinationSection | None = None
     if "destination" not in table:
-        raise ConfigError("missing [destination] section (it names the destination plugin)")
-    destination = structure_config(table["destination"], DestinationSection, "destination")
-    if not destination.name.strip():
-        raise ConfigError("must name a destination", "destination.name")
-    delivery = structure_config(table.get("delivery", {}), DeliveryConfig, "delivery")
-    error_handler = parse_error_handler(table.get("error_handler"), "error_handler")
+        problems.append(Problem(None, "missing [destination] section (it names the destination plugin)"))
+    else:
+        destination, found = structure_problems(table["destination"], DestinationSection, "destination")
+        problems += found
+    delivery, found = structure_problems(table.get("delivery", {}), DeliveryConfig, "delivery")
+    problems += found
+    error_handler: ErrorHandlerConfig | None = None
+    try:
+        error_handler = parse_error_handler(table.get("error_handler"), "error_handler")
+    except ConfigError as exc:
+        problems += exc.problems
+    if destination is not None and settings_check is not None:
+        problems += settings_check(destination)
+    if problems:
+        raise ConfigError.of(problems)
+    assert destination is not None and delivery is not None and error_handler is not None
     return Config(destination=destination, delivery=delivery, error_handler=error_handler)
 
 
-def interpolate(value: Any, environ: Mapping[str, str], where: str) -> Any:
-    """Replace ``${NAME}`` in every string below ``value`` with the environment variable."""
+def interpolate(value: Any, environ: Mapping[str, str], where: str, problems: list[Problem] | None = None) -> Any:
+    """Replace ``${NAME}`` in every string below ``value`` with the environment variable.
+
+    Problems (a missing variable, a bad reference) are appended to ``problems`` and the text is
+    left as written; without a list the first one raises :class:`ConfigError`.
+    """
+    found: list[Problem] = [] if problems is None else problems
+    result = _interpolate(value, environ, where, found)
+    if problems is None and found:
+        raise ConfigError.of(found)
+    return result
+
+
+def _interpolate(value: Any, environ: Mapping[str, str], where: str, problems: list[Problem]) -> Any:
     if isinstance(value, str):
-        return _interpolate_string(value, environ, where)
+        return _interpolate_string(value, environ, where, problems)
     if isinstance(value, dict):
-        return {key: interpolate(item, environ, f"{where}.{key}" if where else key) for key, item in value.items()}
+        return {key: _interpolate(item, environ, _key_path(where, key), problems) for key, item in value.items()}
     if isinstance(value, list):
-        return [interpolate(item, environ, f"{where}[{i}]") for i, item in enumerate(value)]
+        return [_interpolate(item, environ, f"{where}[{i}]", problems) for i, item in enumerate(value)]
     return value
 
 
-def _interpolate_string(text: str, environ: Mapping[str, str], where: str) -> str:
+def _key_path(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _interpolate_string(text: str, environ: Mapping[str, str], where: str, problems: list[Problem]) -> str:
     def replace(match: re.Match[str]) -> str:
         if match.group(0) == "$${":
             return "${"
         name = match.group(1)
         if not _NAME.fullmatch(name):
-            raise ConfigError(f"${{{name}}} is not a valid environment variable reference", where)
-        if name not in environ:
-            raise ConfigError(f"environment variable {name} is not set", where)
-        return environ[name]
+            problems.append(Problem(where, f"${{{name}}} is not a valid environment variable reference"))
+        elif name not in environ:
+            problems.append(Problem(where, f"environment variable {name} is not set"))
+        else:
+            return environ[name]
+        return match.group(0)
 
     return _VARIABLE.sub(replace, text)

@@ -2,25 +2,55 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import attrs
+
 
 class DeliveratorError(Exception):
     """Base of deliverator's own exceptions."""
 
 
-class ConfigError(DeliveratorError):
-    """The configuration cannot be used. The CLI prints the message and exits 2.
+@attrs.frozen
+class Problem:
+    """One thing wrong in a configuration: where (``delivery.batch_size``; None for the whole
+    file) and what."""
 
-    ``where`` names the offending place (``error_handler.response_filters[1].predicate``) so
-    the message can point at it.
+    where: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class ConfigError(DeliveratorError):
+    """The configuration cannot be used. The CLI prints every problem and exits 2.
+
+    ``problems`` holds every mistake found in one pass; ``where`` and ``detail`` are the first
+    one's place (``error_handler.response_filters[1].predicate``) and message.
     """
 
-    def __init__(self, message: str, where: str | None = None) -> None:
+    def __init__(self, message: str, where: str | None = None, *, problems: Sequence[Problem] = ()) -> None:
         from deliverator.redaction import redact_urls  # errors is imported by everything; keep it light
 
-        message = redact_urls(message)  # an endpoint quoted in a message keeps its credentials out
-        self.where = where
-        self.detail = message
-        super().__init__(f"{where}: {message}" if where else message)
+        # An endpoint quoted in a message keeps its credentials out of every problem's text.
+        found = tuple(problems) or (Problem(where, message),)
+        self.problems: tuple[Problem, ...] = tuple(Problem(p.where, redact_urls(p.message)) for p in found)
+        first = self.problems[0]
+        self.where = first.where
+        self.detail = first.message
+        if len(self.problems) == 1:
+            text = str(first)
+        else:
+            text = f"{len(self.problems)} problems:\n" + "\n".join(f"  {problem}" for problem in self.problems)
+        super().__init__(text)
+
+    @classmethod
+    def of(cls, problems: Sequence[Problem]) -> ConfigError:
+        """One error holding ``problems`` (at least one)."""
+        if not problems:
+            raise ValueError("a ConfigError needs at least one problem")
+        return cls(problems[0].message, problems[0].where, problems=problems)
 
 
 class PluginError(DeliveratorError):

@@ -35,10 +35,12 @@ class InvalidRecord(ValueError):
     """An input record that can never be sent; the message names the problem.
 
     ``raw`` is the original line when it differs from the line read (a re-delivered dead
-    letter), so that the new dead letter carries the original again and not a wrapper.
+    letter), so that the new dead letter carries the original again and not a wrapper, and
+    ``origin_index`` the index it had in the first input (see :func:`decode_input`).
     """
 
     raw: bytes | None = None
+    origin_index: int | None = None
 
 
 def _present(value: Any) -> bool:
@@ -66,13 +68,21 @@ def check_event(event: Any) -> dict[str, Any]:
 
 
 def decode_record(line: bytes) -> tuple[Any, bytes]:
-    """Parse one input line into (record, original line).
+    """Parse one input line into (record, original line); see :func:`decode_input`."""
+    record, raw, _ = decode_input(line)
+    return record, raw
 
-    A dead-letter record yields the original event it carries, and that event's own line, so
-    that re-delivering a dead-letter file behaves like delivering the original input. Raises
-    :class:`InvalidRecord` for a line that is not JSON or is nested deeper than
-    :data:`MAX_DEPTH`. A leading UTF-8 byte order mark (a file saved by some Windows
-    editors) is read as UTF-8, which is what it says.
+
+def decode_input(line: bytes) -> tuple[Any, bytes, int | None]:
+    """Parse one input line into (record, original line, origin index).
+
+    A dead-letter record yields the original event it carries, that event's own line, and the
+    index the event had in the first input it came from: the dead letter's ``origin_index``
+    when it has one (a replay of a replay), else its ``index``. Anything else has no origin
+    (None). Raises :class:`InvalidRecord` for a line that is not JSON (with ``origin_index``
+    set when the line was a dead letter) or is nested deeper than :data:`MAX_DEPTH`. A leading
+    UTF-8 byte order mark (a file saved by some Windows editors) is read as UTF-8, which is
+    what it says.
     """
     if line.startswith(_BOM):
         line = line[len(_BOM) :]
@@ -83,25 +93,30 @@ def decode_record(line: bytes) -> tuple[Any, bytes]:
     # Only a line with that many brackets can be that deep: the count spares the walk.
     deep = line.count(b"[") + line.count(b"{") > MAX_DEPTH
     if isinstance(value, dict) and "type" not in value and value.keys() >= _DEAD_LETTER_KEYS:
+        origin = value.get("origin_index", value["index"])
+        origin = origin if isinstance(origin, int) and not isinstance(origin, bool) else None
         original = value["event"]
         if isinstance(original, str):
             # The dead letter kept a raw line that was not a JSON object: judge it again.
             try:
-                return decode_record(original.encode())
+                record, raw, _ = decode_input(original.encode())
             except InvalidRecord as exc:
                 exc.raw = original.encode()
+                exc.origin_index = origin
                 raise
+            return record, raw, origin
         if deep:
             try:
                 _check_depth(original)
             except InvalidRecord as exc:
                 # Too deep for orjson to write: the dead letter's original, written without it.
                 exc.raw = dumps_deep(original)
+                exc.origin_index = origin
                 raise
-        return original, orjson.dumps(original)
+        return original, orjson.dumps(original), origin
     if deep:
         _check_depth(value)
-    return value, line
+    return value, line, None
 
 
 def _check_depth(value: Any) -> None:

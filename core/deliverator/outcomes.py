@@ -1,6 +1,6 @@
 """Outcome records: one JSON line per input record, and dead letters for the failures.
 
-The record's fields are a contract (DESIGN.md "Outcome records"); :class:`Outcome` is the typed
+The record's fields are a contract (docs/guide.md, "Outcome records"); :class:`Outcome` is the typed
 view used by tests and tools, while the writer builds lines directly for speed.
 """
 
@@ -34,6 +34,8 @@ class Outcome:
     sent: Any = None
     body: Any = None
     entry_id: str | None = None
+    origin_index: int | None = None
+    """For a re-delivered dead letter: the event's index in the first input it came from."""
 
 
 def outcome_line(
@@ -47,10 +49,14 @@ def outcome_line(
     sent: Any,
     body: Any,
     entry_id: str | None = None,
+    origin_index: int | None = None,
 ) -> bytes:
     """One outcome record as a JSON line (``entry_id``: a queue entry's stream id, written
-    after ``index``, which is null for queue entries)."""
+    after ``index``, which is null for queue entries; ``origin_index``: for a re-delivered
+    dead letter, the event's index in the first input, written after ``index``)."""
     record: dict[str, Any] = {"index": index}
+    if origin_index is not None:
+        record["origin_index"] = origin_index
     if entry_id is not None:
         record["entry_id"] = entry_id
     record.update(
@@ -100,15 +106,20 @@ def dead_letter_line(
     errormessage: str | None,
     attempts: int,
     entry_id: str | None = None,
+    origin_index: int | None = None,
 ) -> bytes:
     """One dead letter: the original record under ``event`` (the raw line as a string when it
-    was not a JSON object) plus why it failed (and ``entry_id`` for a queue entry)."""
+    was not a JSON object) plus why it failed (and ``entry_id`` for a queue entry;
+    ``origin_index`` when the event was itself re-delivered from a dead letter, so that
+    replaying a replay keeps the first origin)."""
     try:
         original: Any = orjson.loads(raw)
         event: Any = orjson.Fragment(raw.strip()) if isinstance(original, dict) else raw.decode("utf-8", "replace")
     except orjson.JSONDecodeError:
         event = raw.decode("utf-8", "replace")
     record: dict[str, Any] = {"event": event, "index": index}
+    if origin_index is not None:
+        record["origin_index"] = origin_index
     if entry_id is not None:
         record["entry_id"] = entry_id
     record.update(

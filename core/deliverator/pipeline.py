@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import IO
 
 from deliverator.clock import Clock, RealClock
-from deliverator.config import Config, load_config
+from deliverator.config import Config
 from deliverator.delivery.filerun import RunFiles, default_files, open_files
 from deliverator.delivery.runner import DeliveryRun, ProgressCallback, RunOptions
 from deliverator.delivery.sources import OutcomeSink, Source
 from deliverator.delivery.summary import Summary
 from deliverator.errorhandling import RequestPacer
-from deliverator.session import http_client, open_session
+from deliverator.session import batch_size, http_client, load_checked_config, open_session
 
 log = logging.getLogger("deliverator")
 
@@ -55,19 +55,15 @@ class Pipeline:
         clock: Clock | None = None,
         progress: ProgressCallback | None = None,
     ) -> None:
-        self.config = config if isinstance(config, Config) else load_config(config)
+        self.config = config if isinstance(config, Config) else load_checked_config(config)
         session = open_session(self.config)
         self.destination = session.destination
-        warnings = list(session.warnings)
-        spec = self.destination.spec
+        # The warnings include what ``check`` prints about this configuration (a batch size
+        # over the destination's limit, ...): both come from deliverator.session.
+        self.warnings: tuple[str, ...] = session.warnings
         delivery = self.config.delivery
-        batch_size = delivery.batch_size or spec.batch_items
-        if batch_size > spec.max_batch_items:
-            warnings.append(f"batch_size {batch_size} is over {spec.name}'s limit; using {spec.max_batch_items}")
-            batch_size = spec.max_batch_items
-        self.warnings: tuple[str, ...] = tuple(warnings)
         self.options = RunOptions(
-            batch_size=batch_size,
+            batch_size=batch_size(self.config, self.destination.spec),
             concurrency=delivery.concurrency,
             linger_s=delivery.linger_s,
             max_line_bytes=delivery.max_line_bytes,

@@ -4,16 +4,19 @@ the HTTP client. Shared by ``deliver``, ``check`` and ``demo`` so they cannot dr
 from __future__ import annotations
 
 import logging
+import os
 import ssl
 
 import attrs
 
-from deliverator.config import Config
+from deliverator.config import Config, DestinationSection, load_config
+from deliverator.convert import structure_problems
 from deliverator.destination import Destination, new_plugin_manager, register_checked
 from deliverator.discovery import EXTENSIONS_GROUP, find_destination, installed
 from deliverator.errorhandling import error_handler_plugin
-from deliverator.errors import ConfigError, PluginError
+from deliverator.errors import ConfigError, PluginError, Problem
 from deliverator.http import HttpClient, HttpSettings
+from deliverator.spec import DestinationSpec
 
 log = logging.getLogger("deliverator")
 
@@ -24,6 +27,50 @@ class Session:
 
     destination: Destination
     warnings: tuple[str, ...] = ()
+
+
+def load_checked_config(path: str | os.PathLike[str]) -> Config:
+    """Read a config file, its destination's settings checked too, so that one run reports
+    every problem of the file (raises :class:`~deliverator.errors.ConfigError`)."""
+    return load_config(path, settings_check=settings_problems)
+
+
+def settings_problems(section: DestinationSection) -> list[Problem]:
+    """What is wrong with ``[destination.settings]`` for the destination it names (loading
+    that plugin), or with the name itself."""
+    try:
+        plugin = find_destination(section.name)
+        pm = new_plugin_manager()
+        register_checked(pm, plugin.load(), f"{plugin.distribution}:{plugin.name}")
+    except PluginError as exc:
+        return [Problem("destination.name", str(exc))]
+    spec = pm.hook.destination_spec()
+    if not isinstance(spec, DestinationSpec):
+        return []  # reported, with its reason, when the destination is opened
+    return structure_problems(section.settings, spec.settings_class, "destination.settings")[1]
+
+
+def batch_size(config: Config, spec: DestinationSpec) -> int:
+    """Items per request: the config's ``batch_size`` (else the destination's default),
+    capped by the destination's limit (see :func:`config_warnings`)."""
+    return min(config.delivery.batch_size or spec.batch_items, spec.max_batch_items)
+
+
+def config_warnings(config: Config, spec: DestinationSpec) -> list[str]:
+    """What a run with ``config`` will warn about; ``deliver`` and ``check`` print the same."""
+    warnings = []
+    wanted = config.delivery.batch_size
+    if wanted is not None and wanted > spec.max_batch_items:
+        warnings.append(
+            f"delivery.batch_size {wanted} is over {spec.name}'s limit of {spec.max_batch_items} items "
+            f"per request; using {spec.max_batch_items}"
+        )
+    handler = config.error_handler
+    if handler.max_retries == 0 and handler.backoff_strategies:
+        warnings.append("error_handler.backoff_strategies are never used: error_handler.max_retries is 0")
+    if handler.max_retries and handler.max_time == 0:
+        warnings.append("error_handler.max_time is 0: no event is ever retried, whatever max_retries says")
+    return warnings
 
 
 def open_session(config: Config) -> Session:
@@ -46,7 +93,9 @@ def open_session(config: Config) -> Session:
     handler = error_handler_plugin(config.error_handler)
     if handler is not None:
         register_checked(pm, handler, "deliverator.error_handler")
-    return Session(destination=Destination(pm, config.destination.settings), warnings=tuple(warnings))
+    destination = Destination(pm, config.destination.settings)
+    warnings += config_warnings(config, destination.spec)
+    return Session(destination=destination, warnings=tuple(warnings))
 
 
 def check_ca_bundle(path: str | None) -> None:

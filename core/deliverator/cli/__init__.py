@@ -22,6 +22,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "new-destination": ("deliverator.cli.new_destination", "Write a new destination plugin package, tests included."),
     "install": ("deliverator.cli.install", "Install packages (destinations) into deliverator's own environment."),
     "uninstall": ("deliverator.cli.uninstall", "Uninstall packages from deliverator's own environment."),
+    "report": ("deliverator.cli.report", "Summarise a results file: outcomes, errors with samples, attempts."),
 }
 
 
@@ -48,7 +49,8 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
         with formatter.section("Plugin commands"):
             formatter.write_text(
-                "Installed destinations may add commands of their own (e.g. 'deliverator customerio-emulator --help')."
+                "Installed destinations may add commands of their own; 'deliverator destinations' lists what is "
+                "installed, and 'deliverator NAME --help' describes a plugin's command."
             )
 
 

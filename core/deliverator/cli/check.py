@@ -7,9 +7,8 @@ import sys
 import click
 
 from deliverator.cli.errors import EXIT_FAILURES, EXIT_OK, config_errors, warn
-from deliverator.config import load_config
 from deliverator.redaction import redact_urls
-from deliverator.session import http_client, open_session
+from deliverator.session import http_client, load_checked_config, open_session
 
 
 @click.command()
@@ -23,7 +22,7 @@ def command(config_path: str) -> None:
     2 when the configuration itself is wrong.
     """
     with config_errors():
-        config = load_config(config_path)
+        config = load_checked_config(config_path)
         session = open_session(config)
     for message in session.warnings:
         warn(message)

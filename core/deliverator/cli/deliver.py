@@ -11,8 +11,8 @@ import click
 
 from deliverator.cli.errors import EXIT_FAILURES, EXIT_OK, config_errors, fail
 from deliverator.cli.running import default_files, deliver
-from deliverator.config import load_config
 from deliverator.delivery import Summary
+from deliverator.session import load_checked_config
 
 EXIT_RESUMABLE: Final = 3
 """Stopped (Ctrl-C, SIGTERM) before every event had an outcome; the same command resumes."""
@@ -31,14 +31,17 @@ EXIT_BROKEN_PIPE: Final = 141
     "--results",
     type=str,
     default=None,
-    help="Outcome records (JSONL). Default: INPUT.results.jsonl (stdout for stdin); '-' for stdout.",
+    help="Outcome records (JSONL). Default: beside INPUT, its name without the extension plus .results.jsonl "
+    "(events.jsonl -> events.results.jsonl; standard output for stdin); '-' for stdout.",
 )
 @click.option(
     "--dead-letter",
     "dead_letter",
     type=str,
     default=None,
-    help="Failed events (JSONL), created only if one fails. Default: INPUT.dead-letter.jsonl (none for stdin).",
+    help="Failed events (JSONL), created only if one fails. Default: beside INPUT, its name without the extension "
+    "plus .dead-letter.jsonl (events.jsonl -> events.dead-letter.jsonl; a replay numbers its own: "
+    "events.dead-letter.jsonl -> events.dead-letter-2.jsonl; none for stdin).",
 )
 @click.option("--no-progress", is_flag=True, help="Do not show a progress bar.")
 @click.option("--restart", is_flag=True, help="Discard an interrupted run's journal and results; start over.")
@@ -56,7 +59,7 @@ def command(
     if input_path is not None and not input_path.is_file():
         fail(f"input file not found: {input}")
     with config_errors():
-        config = load_config(config_path)
+        config = load_checked_config(config_path)
         files = default_files(input_path, results, dead_letter)
         summary = deliver(config, files, show_progress=not no_progress, restart=restart)
     sys.exit(_report(summary, files.results, files.dead_letters))
@@ -74,11 +77,8 @@ def _report(summary: Summary, results: Path | None, dead_letters: Path | None) -
         then = " (the same command resumes once that is fixed)" if summary.resumable else ""
         click.echo(f"deliverator: error: {summary.output_error}; stopped sending{then}", err=True)
         return EXIT_OUTPUT
-    click.echo(summary.line(), file=out)
-    if results is not None:
-        click.echo(f"outcomes: {results}", file=out)
-    if summary.failed and dead_letters is not None and dead_letters.exists():
-        click.echo(f"dead letters: {dead_letters}", file=out)
+    for line in summary.lines([("outcomes", results), ("dead letters", dead_letters)]):
+        click.echo(line, file=out)
     if summary.resumable:
         click.echo("stopped before every event had an outcome: the same command resumes", file=sys.stderr)
         return EXIT_RESUMABLE

@@ -21,7 +21,7 @@ def command(as_json: bool) -> None:
         click.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
         return
     if not rows:
-        click.echo("No destinations installed. Install one, e.g. pip install deliverator-customerio.")
+        click.echo("No destinations installed. Install a destination plugin (a deliverator-NAME package).")
         return
     headers = ("name", "kind", "distribution", "version", "module")
     widths = [max(len(h), *(len(str(r[h])) for r in rows)) for h in headers]

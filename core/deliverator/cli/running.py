@@ -29,12 +29,15 @@ __all__ = ["DeliveryFiles", "check_distinct", "default_files", "deliver"]
 
 
 @contextmanager
-def _cancel_on_signals(pipeline: Pipeline, resumable: bool) -> Iterator[None]:
-    """First Ctrl-C or SIGTERM: stop gracefully. A second Ctrl-C stops at once."""
+def _cancel_on_signals(pipeline: Pipeline, resumable: bool, quiet: bool = False) -> Iterator[None]:
+    """First Ctrl-C or SIGTERM: stop gracefully. A second Ctrl-C stops at once. ``quiet``: the
+    live progress says "stopping" itself (a line written from a signal handler would land in
+    the middle of the display)."""
     then = "the same command resumes the rest" if resumable else "then recording every unfinished event as cancelled"
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        warn(f"stopping: finishing in-flight requests; {then}")
+        if not quiet:
+            warn(f"stopping: finishing in-flight requests; {then}")
         pipeline.cancel()
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
@@ -69,11 +72,13 @@ def deliver(
     """Deliver ``files.input`` as ``config`` says; returns the summary."""
     total_bytes = files.input.stat().st_size if files.input is not None else None
     with ExitStack() as stack:
-        display = stack.enter_context(ProgressDisplay(show_progress, total_bytes, label))
+        display = stack.enter_context(
+            ProgressDisplay(show_progress, total_bytes, label, resumable=files.journal is not None)
+        )
         pipeline = Pipeline(config, progress=display.update)
         for message in pipeline.warnings:
             warn(message)
-        stack.enter_context(_cancel_on_signals(pipeline, files.journal is not None))
+        stack.enter_context(_cancel_on_signals(pipeline, files.journal is not None, quiet=display.live))
         stack.enter_context(_fewer_collections())
         try:
             summary = pipeline.deliver_files(files, restart=restart, announce=_inform)

@@ -15,6 +15,7 @@ the journal that makes a file run resumable.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -73,8 +74,22 @@ def default_files(input_path: Path | None, results: str | None, dead: str | None
         if results is None:
             results_path = Path(f"{stem}.results.jsonl")
         if dead is None:
-            dead_path = Path(f"{stem}.dead-letter.jsonl")
+            dead_path = dead_letter_default(stem)
     return RunFiles(input=input_path, results=results_path, dead_letters=dead_path)
+
+
+_DEAD_LETTER_STEM: Final = re.compile(r"(?P<base>.+)\.dead-letter(?:-(?P<number>[0-9]+))?")
+
+
+def dead_letter_default(stem: Path) -> Path:
+    """``events`` -> ``events.dead-letter.jsonl``; a replay of a dead-letter file numbers its
+    own: ``events.dead-letter`` -> ``events.dead-letter-2.jsonl`` -> ``events.dead-letter-3.jsonl``
+    (never ``events.dead-letter.dead-letter.jsonl``)."""
+    match = _DEAD_LETTER_STEM.fullmatch(stem.name)
+    if match is None:
+        return Path(f"{stem}.dead-letter.jsonl")
+    number = int(match["number"] or 1) + 1
+    return stem.with_name(f"{match['base']}.dead-letter-{number}.jsonl")
 
 
 def _same(first: Path, second: Path) -> bool:

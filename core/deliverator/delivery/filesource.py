@@ -39,6 +39,8 @@ class StreamSource:
         self.total = total
         self.bytes_read = 0
         """Bytes read from the stream so far (progress; counted by chunk, not by record)."""
+        self.records_read = 0
+        """Records met so far, those already done by an earlier run included (progress)."""
         self.waiting_for_input = False
         """True while a read of the stream is under way (a quiet pipe blocks there)."""
 
@@ -61,6 +63,7 @@ class StreamSource:
                     continue
             current = index
             index += 1
+            self.records_read = index
             if skip and current in done:
                 continue
             if fits:

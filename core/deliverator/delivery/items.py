@@ -35,6 +35,7 @@ class Item:
         "index",
         "last_failure",
         "message_id",
+        "origin_index",
         "payload",
         "raw",
         "record",
@@ -42,9 +43,20 @@ class Item:
         "wait_until",
     )
 
-    def __init__(self, record: SourceRecord, message_id: str | None, raw: bytes, payload: Any, encoded: bytes) -> None:
+    def __init__(
+        self,
+        record: SourceRecord,
+        message_id: str | None,
+        raw: bytes,
+        payload: Any,
+        encoded: bytes,
+        origin_index: int | None = None,
+    ) -> None:
         self.record = record
         self.index = record.index
+        self.origin_index = origin_index
+        """The event's index in the first input it came from, when this input is a dead-letter
+        file (written to its outcome and dead letter as ``origin_index``)."""
         self.message_id = message_id
         self.raw = raw
         self.payload = payload

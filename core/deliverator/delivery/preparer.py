@@ -20,7 +20,7 @@ from deliverator.destination import Destination
 from deliverator.encoded import dumps_exact, loads_exact, may_hold_big_integers
 from deliverator.errorcodes import ErrorCode
 from deliverator.errors import IgnoreEvent, PayloadValidationError
-from deliverator.events import InvalidRecord, check_event, decode_record, message_id_of
+from deliverator.events import InvalidRecord, check_event, decode_input, message_id_of
 
 _INVALID: Final = ErrorCode.PAYLOAD_VALIDATION_FAILED.value
 _UNKNOWN: Final = ErrorCode.UNKNOWN_ERROR.value
@@ -74,21 +74,29 @@ class Preparer:
         self._channels.results.put(ReaderDone(count, None, exhausted=False))
 
     def _reject(
-        self, record: SourceRecord, message_id: str | None, raw: bytes, status: int, errortype: str, text: str
+        self,
+        record: SourceRecord,
+        message_id: str | None,
+        raw: bytes,
+        status: int,
+        errortype: str,
+        text: str,
+        origin: int | None = None,
     ) -> None:
-        self._channels.reject(Rejected(Item(record, message_id, raw, None, b""), status, errortype, text))
+        item = Item(record, message_id, raw, None, b"", origin)
+        self._channels.reject(Rejected(item, status, errortype, text))
 
     def _refuse(self, record: SourceRecord, refusal: tuple[int, str, str]) -> None:
-        message_id, raw = None, record.raw
+        message_id, raw, origin = None, record.raw, None
         if record.refused is None:
             try:
-                decoded, raw = decode_record(record.raw)
+                decoded, raw, origin = decode_input(record.raw)
                 message_id = message_id_of(decoded)
             except InvalidRecord as exc:
-                raw = exc.raw or record.raw
+                raw, origin = exc.raw or record.raw, exc.origin_index
             except Exception:  # whatever the record holds, it still gets its outcome
                 raw = record.raw
-        self._reject(record, message_id, raw, *refusal)
+        self._reject(record, message_id, raw, *refusal, origin=origin)
 
     def _prepare(self, record: SourceRecord) -> None:
         if record.refused is not None:
@@ -96,17 +104,25 @@ class Preparer:
             return
         line = record.raw
         decoded = None
+        origin = None
         try:
-            decoded, raw = decode_record(line)
+            decoded, raw, origin = decode_input(line)
             if isinstance(decoded, dict) and may_hold_big_integers(raw):
                 decoded = loads_exact(raw)  # integers beyond 64 bits keep their digits
             event = check_event(decoded)
         except InvalidRecord as exc:
-            self._reject(record, message_id_of(decoded), exc.raw or line, 400, _INVALID, str(exc))
+            origin = exc.origin_index if origin is None else origin
+            self._reject(record, message_id_of(decoded), exc.raw or line, 400, _INVALID, str(exc), origin)
             return
         except Exception as exc:  # the core's checks must not stop the reader, whatever the record
             self._reject(
-                record, None, line, 400, _INVALID, f"the record could not be checked: {type(exc).__name__}: {exc}"
+                record,
+                None,
+                line,
+                400,
+                _INVALID,
+                f"the record could not be checked: {type(exc).__name__}: {exc}",
+                origin,
             )
             return
         message_id = message_id_of(event)
@@ -114,14 +130,20 @@ class Preparer:
             payload = self._build(event)
             encoded = dumps_exact(payload)
         except PayloadValidationError as exc:
-            self._reject(record, message_id, raw, 400, _INVALID, str(exc))
+            self._reject(record, message_id, raw, 400, _INVALID, str(exc), origin)
             return
         except IgnoreEvent as exc:
-            self._channels.reject(Skipped(Item(record, message_id, raw, None, b""), exc.reason))
+            self._channels.reject(Skipped(Item(record, message_id, raw, None, b"", origin), exc.reason))
             return
         except Exception as exc:  # a plugin bug fails this event, never the run
             self._reject(
-                record, message_id, raw, 500, _UNKNOWN, f"building the payload failed: {type(exc).__name__}: {exc}"
+                record,
+                message_id,
+                raw,
+                500,
+                _UNKNOWN,
+                f"building the payload failed: {type(exc).__name__}: {exc}",
+                origin,
             )
             return
         size = len(encoded)
@@ -134,8 +156,9 @@ class Preparer:
                 413,
                 _TOO_LARGE,
                 f"payload is {size} bytes, over the destination's limit of {max_item} bytes per item",
+                origin,
             )
             return
-        for batch in self._add(Item(record, message_id, raw, payload, encoded), self._now()):
+        for batch in self._add(Item(record, message_id, raw, payload, encoded, origin), self._now()):
             if not self._dispatch(batch, wait_for_room=True):
                 self._channels.results.put(Unsent(batch))

@@ -45,14 +45,14 @@ class OutcomeRecorder:
     def delivered(self, item: Item, status: int, sent: Any, body: Any) -> None:
         """``item`` reached the destination; ``sent`` None means "as posted"."""
         self._claim(item)
-        self.summary.delivered += 1
+        self.summary.record_delivered()
         record = item.record
         sent_json = item.encoded if sent is None or sent is item.payload else dumps_exact(sent, default=repr)
-        if record.entry_id is None:
+        if record.entry_id is None and item.origin_index is None:
             line = delivered_line(record.index or 0, item.message_id, status, item.attempts, sent_json, body)
         else:
             line = outcome_line(
-                None,
+                record.index,
                 item.message_id,
                 "delivered",
                 status,
@@ -62,6 +62,7 @@ class OutcomeRecorder:
                 orjson.Fragment(sent_json),
                 body,
                 record.entry_id,
+                item.origin_index,
             )
         self._sink.add(record, line, None)
 
@@ -69,7 +70,7 @@ class OutcomeRecorder:
         """``item`` was neither delivered nor failed, by choice (an IGNORE filter, the
         destination's ``IgnoredResponse`` or ``IgnoreEvent``)."""
         self._claim(item)
-        self.summary.ignored += 1
+        self.summary.record_ignored(errormessage)
         record = item.record
         line = outcome_line(
             record.index,
@@ -82,6 +83,7 @@ class OutcomeRecorder:
             sent,
             body,
             record.entry_id,
+            item.origin_index,
         )
         self._sink.add(record, line, None)
 
@@ -90,11 +92,7 @@ class OutcomeRecorder:
     ) -> None:
         """``item`` failed for good."""
         self._claim(item)
-        summary = self.summary
-        summary.failed += 1
-        summary.failures_by_type[errortype] += 1
-        if not item.attempts:
-            summary.unsent_failures_by_type[errortype] += 1
+        self.summary.record_failed(errortype, sent=bool(item.attempts))
         record = item.record
         line = outcome_line(
             record.index,
@@ -107,6 +105,9 @@ class OutcomeRecorder:
             sent,
             body,
             record.entry_id,
+            item.origin_index,
         )
-        dead = dead_letter_line(item.raw, record.index, status, errortype, errormessage, item.attempts, record.entry_id)
+        dead = dead_letter_line(
+            item.raw, record.index, status, errortype, errormessage, item.attempts, record.entry_id, item.origin_index
+        )
         self._sink.add(record, line, dead)

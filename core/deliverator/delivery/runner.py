@@ -267,9 +267,11 @@ class DeliveryRun:
                 wall = clock.monotonic()
                 if wall - last_progress >= _PROGRESS_EVERY_S:
                     last_progress = wall
+                    self._feed_progress(source)
                     self._progress(self.summary, getattr(source, "bytes_read", 0))
         self._commit()
         if self._progress is not None:
+            self._feed_progress(source)
             self._progress(self.summary, getattr(source, "bytes_read", 0))
         return reader_done is not None and reader_done.exhausted and not self.summary.released
 
@@ -281,6 +283,16 @@ class DeliveryRun:
             burst = Burst(outcomes, self._uncommitted, self._rejections_taken)
             self._uncommitted, self._rejections_taken = [], 0
             self._committer.submit(burst)
+
+    def _feed_progress(self, source: Source) -> None:
+        """The live state the progress display reads besides the counts (Summary's live fields)."""
+        summary = self.summary
+        summary.read = getattr(source, "records_read", 0)
+        summary.expected = source.total
+        summary.waiting_retry = len(self._schedule)
+        due = self._schedule.next_due()
+        summary.next_retry_s = None if due is None else max(0.0, due - self._clock.monotonic())
+        summary.paced_rate = self._pacer.current_rate
 
     def _release_senders(self) -> None:
         """The run is over: no sender waits for a commit any more."""

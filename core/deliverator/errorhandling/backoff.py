@@ -15,6 +15,7 @@ from typing import Protocol
 
 import attrs
 
+from deliverator.errorhandling import fields
 from deliverator.errorhandling.headerwaits import extract, moment_from_value, seconds_from_value
 from deliverator.http import HttpResponse
 
@@ -47,7 +48,7 @@ class BackoffStrategy(Protocol):
 
 
 def _jitter(rng: random.Random, jitter_range: float) -> float:
-    # FACTS.md: Airbyte adds a uniform draw from [0, 2 * jitter_range].
+    # As Airbyte does (docs/error-handling.md): a uniform draw from [0, 2 * jitter_range].
     return rng.uniform(0.0, 2.0 * jitter_range) if jitter_range > 0 else 0.0
 
 
@@ -66,8 +67,8 @@ def exponential_seconds(factor: float, attempt: int) -> float:
 class ConstantBackoff:
     """The same wait every time (``type = "constant"``), plus optional jitter."""
 
-    backoff_time_in_seconds: float
-    jitter_range_in_seconds: float = 0.0
+    backoff_time_in_seconds: float = attrs.field(validator=fields.non_negative)
+    jitter_range_in_seconds: float = attrs.field(default=0.0, validator=fields.non_negative)
 
     def wait(
         self, *, attempt: int, response: HttpResponse | None, now: float, rng: random.Random
@@ -89,8 +90,8 @@ IMPLICIT_EXPONENTIAL_FACTOR = 0.5
 class ExponentialBackoff:
     """``factor * 2**attempt`` seconds, attempt counted from 1 (``type = "exponential"``)."""
 
-    factor: float = DEFAULT_EXPONENTIAL_FACTOR
-    jitter_range_in_seconds: float = 0.0
+    factor: float = attrs.field(default=DEFAULT_EXPONENTIAL_FACTOR, validator=fields.non_negative)
+    jitter_range_in_seconds: float = attrs.field(default=0.0, validator=fields.non_negative)
 
     def wait(
         self, *, attempt: int, response: HttpResponse | None, now: float, rng: random.Random
@@ -120,9 +121,9 @@ class WaitTimeFromHeader:
     until. A missing header, or one the regex or the number parser cannot read, means no opinion.
     """
 
-    header: str
-    regex: re.Pattern[str] | None = None
-    max_waiting_time_in_seconds: float | None = None
+    header: str = attrs.field(metadata=fields.reads(fields.header_name))
+    regex: re.Pattern[str] | None = attrs.field(default=None, metadata=fields.reads(fields.regex))
+    max_waiting_time_in_seconds: float | None = attrs.field(default=None, validator=fields.positive_or_none)
 
     def wait(
         self, *, attempt: int, response: HttpResponse | None, now: float, rng: random.Random
@@ -146,10 +147,10 @@ class WaitUntilTimeFromHeader:
     means no opinion.
     """
 
-    header: str
-    min_wait: float = 0.0
-    regex: re.Pattern[str] | None = None
-    max_waiting_time_in_seconds: float | None = None
+    header: str = attrs.field(metadata=fields.reads(fields.header_name))
+    min_wait: float = attrs.field(default=0.0, validator=fields.non_negative)
+    regex: re.Pattern[str] | None = attrs.field(default=None, metadata=fields.reads(fields.regex))
+    max_waiting_time_in_seconds: float | None = attrs.field(default=None, validator=fields.positive_or_none)
 
     def wait(
         self, *, attempt: int, response: HttpResponse | None, now: float, rng: random.Random

@@ -8,20 +8,21 @@ A filter matches when ANY condition it names holds (Airbyte's rule): the status 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Final
 
 import attrs
 
 from deliverator.classification import Action
+from deliverator.convert import NOT_A_CONFIG_KEY
+from deliverator.errorhandling import fields
+from deliverator.errorhandling.fields import FILTER_ACTIONS
+from deliverator.errorhandling.templates import SafeTemplate  # no Jinja2 until a template is compiled
 from deliverator.http import HttpResponse
 from deliverator.responsetext import error_text, parse_body
 
-if TYPE_CHECKING:
-    # Jinja2 loads only when a configuration has templates (it costs start-up time).
-    from deliverator.errorhandling.templates import SafeTemplate
+CONDITIONS: Final = ("http_codes", "error_message_contains", "predicate")
 
-FILTER_ACTIONS = (Action.SUCCESS, Action.RETRY, Action.RATE_LIMITED, Action.IGNORE, Action.FAIL)
-"""What a filter may decide (SPLIT is the destination's call, not a user's)."""
+__all__ = ["CONDITIONS", "FILTER_ACTIONS", "ResponseFilter", "ResponseView", "matches"]
 
 
 @attrs.frozen(kw_only=True)
@@ -31,12 +32,24 @@ class ResponseFilter:
     ``where`` is its place in the config (``error_handler.response_filters[0]``), for messages.
     """
 
-    action: Action
-    http_codes: frozenset[int] = frozenset()
-    error_message_contains: str | None = None
-    predicate: SafeTemplate | None = None
-    error_message: SafeTemplate | None = None
-    where: str = "error_handler.response_filters"
+    action: Action = attrs.field(metadata=fields.reads(fields.action))
+    http_codes: frozenset[int] = attrs.field(default=frozenset(), metadata=fields.reads(fields.status_codes))
+    error_message_contains: str | None = attrs.field(default=None, metadata=fields.reads(fields.text))
+    predicate: SafeTemplate | None = attrs.field(default=None, metadata=fields.reads(fields.template))
+    error_message: SafeTemplate | None = attrs.field(default=None, metadata=fields.reads(fields.template))
+    where: str = attrs.field(default="error_handler.response_filters", metadata={NOT_A_CONFIG_KEY: True})
+
+    def __attrs_post_init__(self) -> None:
+        if not (self.http_codes or self.error_message_contains is not None or self.predicate is not None):
+            raise ValueError(f"a response filter must name at least one condition ({', '.join(CONDITIONS)})")
+
+    def placed(self, where: str) -> ResponseFilter:
+        """This filter, its messages naming ``where`` (its place in the config)."""
+        for name in ("predicate", "error_message"):
+            compiled = getattr(self, name)
+            if compiled is not None:
+                compiled.where = f"{where}.{name}"
+        return attrs.evolve(self, where=where)
 
 
 class ResponseView:

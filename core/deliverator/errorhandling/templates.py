@@ -13,14 +13,16 @@ import logging
 import threading
 from collections.abc import Mapping
 from functools import cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from jinja2 import Template, TemplateError
-from jinja2.exceptions import SecurityError
-
-from deliverator.errorhandling.evallimits import evaluation_limits
-from deliverator.errorhandling.sandbox import GuardedEnvironment, build_environment, forbidden_statement
 from deliverator.errors import ConfigError
+
+if TYPE_CHECKING:
+    # Jinja2 loads when the first template is compiled, so that reading a configuration
+    # without templates (and importing this module's types) costs no start-up time.
+    from jinja2 import Template, TemplateError
+
+    from deliverator.errorhandling.sandbox import GuardedEnvironment
 
 logger = logging.getLogger("deliverator.errorhandling")
 
@@ -37,6 +39,8 @@ _FALSE_TEXTS: Final = frozenset({"", "false", "none", "null", "0", "0.0", "undef
 @cache
 def environment() -> GuardedEnvironment:
     """The shared guarded environment (compiling is thread-safe; rendering needs no lock)."""
+    from deliverator.errorhandling.sandbox import build_environment
+
     return build_environment()
 
 
@@ -66,6 +70,8 @@ class SafeTemplate:
 
     def render(self, context: Mapping[str, Any]) -> str | None:
         """The rendered text (at most :data:`MAX_OUTPUT` characters), or None if it failed."""
+        from deliverator.errorhandling.evallimits import evaluation_limits  # loaded with the template
+
         try:
             parts: list[str] = []
             size = 0
@@ -89,6 +95,8 @@ class SafeTemplate:
             self.error_count += 1
             first = self.error_count == 1
         if first:
+            from jinja2.exceptions import SecurityError
+
             # Other exceptions' text may quote what the template looked at (int('<a header>')).
             detail = str(exc).splitlines()[0] if isinstance(exc, SecurityError) and str(exc) else ""
             if len(detail) > _MAX_LOGGED_DETAIL:
@@ -116,6 +124,8 @@ def compile_template(source: str, where: str) -> SafeTemplate:
     """Compile ``source`` for the guarded environment, or raise :class:`ConfigError` naming
     ``where`` and the reason (a template nested too deeply for Jinja's or Python's compiler
     included)."""
+    from jinja2 import TemplateError
+
     try:
         return _compile(source, where)
     except TemplateError as exc:
@@ -127,6 +137,8 @@ def compile_template(source: str, where: str) -> SafeTemplate:
 
 
 def _compile(source: str, where: str) -> SafeTemplate:
+    from deliverator.errorhandling.sandbox import forbidden_statement
+
     env = environment()
     parsed = env.parse(source)
     statement = forbidden_statement(parsed)

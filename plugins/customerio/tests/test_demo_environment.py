@@ -51,7 +51,8 @@ def test_each_demo_gets_fresh_throwaway_credentials() -> None:
 
 
 def test_deliverator_demo_delivers_the_valid_events_and_fails_the_invalid_ones(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["demo", "--output", str(tmp_path), "--no-progress"])
+    args = ["demo", "--destination", "customerio", "--output", str(tmp_path), "--no-progress"]
+    result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     outcomes = [json.loads(line) for line in (tmp_path / "demo.results.jsonl").read_text().splitlines()]
     assert Counter(o["outcome"] for o in outcomes) == {"delivered": 570, "failed": 30}

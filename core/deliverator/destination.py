@@ -15,7 +15,9 @@ import pluggy
 from deliverator import defaults, hookspecs
 from deliverator.classification import Classification
 from deliverator.convert import structure_config
-from deliverator.errors import PluginError
+from deliverator.errorhandling.backoff import BackoffStrategy
+from deliverator.errorhandling.parsing import parse_strategy
+from deliverator.errors import ConfigError, PluginError
 from deliverator.http import HttpClient, HttpResponse
 from deliverator.multistatus import MultiStatusResponse
 from deliverator.spec import CheckResult, DestinationSpec
@@ -55,6 +57,8 @@ class Destination:
         if not isinstance(spec, DestinationSpec):
             raise PluginError("no plugin provides destination_spec() returning a DestinationSpec")
         self.spec: DestinationSpec = spec
+        self.default_backoff = _default_backoff(spec)
+        """The destination's own backoff strategies (``DestinationSpec.default_backoff``), built."""
         if settings is None:
             settings = structure_config(dict(settings_table or {}), spec.settings_class, "destination.settings")
         self.settings = settings
@@ -129,6 +133,16 @@ class Destination:
         """Ask the destination to verify its credentials; None if it cannot."""
         result = self._pm.hook.check_credentials(settings=self.settings, http=http)
         return result if isinstance(result, CheckResult) else None
+
+
+def _default_backoff(spec: DestinationSpec) -> tuple[BackoffStrategy, ...]:
+    try:
+        return tuple(
+            parse_strategy(entry, f"{spec.name}: default_backoff[{index}]")
+            for index, entry in enumerate(spec.default_backoff)
+        )
+    except ConfigError as exc:
+        raise PluginError(f"destination {spec.name!r} declares an invalid default_backoff: {exc}") from None
 
 
 def _single_implementation(

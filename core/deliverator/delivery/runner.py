@@ -75,7 +75,7 @@ class DeliveryRun:
         self._writer = writer
         self._clock = clock or RealClock()
         self._config = error_handler or ErrorHandlerConfig()
-        self._policy = RetryPolicy(self._config, self._clock)
+        self._policy = RetryPolicy(self._config, self._clock, fallback=destination.default_backoff)
         self._pacer = pacer or RequestPacer(self._clock)
         self._progress = progress
         spec = destination.spec
@@ -83,6 +83,7 @@ class DeliveryRun:
             max_items=max(1, min(options.batch_size, spec.max_batch_items)),
             max_bytes=spec.max_batch_bytes,
             overhead_bytes=spec.batch_overhead_bytes,
+            key=spec.batch_key,
         )
         self._channels = Channels(options.concurrency)
         self._schedule: list[tuple[float, int, Item]] = []
@@ -133,7 +134,10 @@ class DeliveryRun:
             now = clock.monotonic()
             self._release_due_retries(now, flush=reader_done)
             opened = self._batcher.opened_at
-            if opened is not None and (reader_done or now - opened >= self._options.linger_s):
+            if opened is not None and reader_done:
+                for batch in self._batcher.flush_all():
+                    self._dispatch(batch)
+            elif opened is not None and now - opened >= self._options.linger_s:
                 self._dispatch(self._batcher.flush())
             if reader_done and self._channels.outstanding == 0 and not self._schedule and not len(self._batcher):
                 break
@@ -200,7 +204,8 @@ class DeliveryRun:
             if self._stopping:
                 self._cancel_batcher()
             else:
-                self._dispatch(self._batcher.flush())
+                for batch in self._batcher.flush_all():
+                    self._dispatch(batch)
             return True
         return reader_done
 
@@ -325,7 +330,8 @@ class DeliveryRun:
             for batch in self._batcher.add(item, now):
                 self._dispatch(batch)
         if released and flush:
-            self._dispatch(self._batcher.flush())
+            for batch in self._batcher.flush_all():
+                self._dispatch(batch)
 
     def _dispatch(self, batch: list[Item] | None) -> None:
         if not batch:
@@ -366,9 +372,9 @@ class DeliveryRun:
                     self._cancel(item)
 
     def _cancel_batcher(self) -> None:
-        batch = self._batcher.flush()
-        for item in batch or ():
-            self._cancel(item)
+        for batch in self._batcher.flush_all():
+            for item in batch:
+                self._cancel(item)
 
     def _cancel_everything_left(self, reader_thread: threading.Thread) -> None:
         # The reader stops at its next line; give it a moment so nothing it holds is lost (it

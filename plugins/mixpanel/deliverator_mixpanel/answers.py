@@ -99,8 +99,9 @@ def _record_index(record: Any, payloads: Sequence[Mapping[str, Any]], positions:
     if not isinstance(named, str) or not named:
         named = None
     index = record.get("index")
-    in_range = isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(payloads)
-    if in_range and (named is None or _insert_id_of(payloads[index]) == named):
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(payloads):
+        index = None
+    if index is not None and (named is None or _insert_id_of(payloads[index]) == named):
         return index
     return positions.get(named) if named is not None else None
 

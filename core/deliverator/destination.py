@@ -17,9 +17,8 @@ from deliverator import defaults, hookspecs
 from deliverator.classification import Action, Classification
 from deliverator.convert import structure_config
 from deliverator.errorcodes import ErrorCode
-from deliverator.errorhandling import ConfiguredErrorHandler
+from deliverator.errorhandling import ConfiguredErrorHandler, parse_error_handler
 from deliverator.errorhandling.backoff import BackoffStrategy
-from deliverator.errorhandling.parsing import parse_strategy
 from deliverator.errors import ConfigError, PluginError
 from deliverator.http import HttpClient, HttpResponse
 from deliverator.multistatus import MultiStatusResponse
@@ -267,11 +266,12 @@ class Destination:
 
 
 def _default_backoff(spec: DestinationSpec) -> tuple[BackoffStrategy, ...]:
+    """Built by the same reader as ``[error_handler] backoff_strategies``, so the two agree."""
+    if not spec.default_backoff:
+        return ()
     try:
-        return tuple(
-            parse_strategy(entry, f"{spec.name}: default_backoff[{index}]")
-            for index, entry in enumerate(spec.default_backoff)
-        )
+        table = {"backoff_strategies": [dict(entry) for entry in spec.default_backoff]}
+        return parse_error_handler(table, "default_backoff").backoff_strategies
     except ConfigError as exc:
         raise PluginError(f"destination {spec.name!r} declares an invalid default_backoff: {exc}") from None
 

@@ -15,6 +15,7 @@ from deliverator.delivery.items import Item
 
 # Kinds of message on the results queue (the first element of each tuple).
 REJECTED: Final = "rejected"  # (REJECTED, item, status, errortype, message): never sendable
+NOT_TAKEN: Final = "not_taken"  # (NOT_TAKEN, item, reason): build_payload raised IgnoreEvent
 READER_DONE: Final = "reader_done"  # (READER_DONE, records_read, error_or_None)
 SENT: Final = "sent"  # (SENT, batch, response, error, classification, statuses)
 UNSENT: Final = "unsent"  # (UNSENT, batch): not sent because the run is stopping

@@ -13,11 +13,11 @@ import orjson
 
 from deliverator.clock import Clock
 from deliverator.delivery.batching import Batcher
-from deliverator.delivery.channels import READER_DONE, REJECTED, UNSENT, Channels
+from deliverator.delivery.channels import NOT_TAKEN, READER_DONE, REJECTED, UNSENT, Channels
 from deliverator.delivery.items import Item
 from deliverator.destination import Destination
 from deliverator.errorcodes import ErrorCode
-from deliverator.errors import PayloadValidationError
+from deliverator.errors import IgnoreEvent, PayloadValidationError
 from deliverator.events import InvalidRecord, check_event, decode_record, message_id_of
 
 _OVERSIZE_PREVIEW: Final = 1024
@@ -143,6 +143,9 @@ class Reader:
                 encoded = dumps(payload)
             except PayloadValidationError as exc:
                 self._reject(current, message_id, raw, 400, ErrorCode.PAYLOAD_VALIDATION_FAILED, str(exc))
+                continue
+            except IgnoreEvent as exc:
+                self._channels.results.put((NOT_TAKEN, Item(current, message_id, raw, None, b""), exc.reason))
                 continue
             except Exception as exc:  # a plugin bug fails this event, never the run
                 self._reject(

@@ -23,7 +23,7 @@ from deliverator.classification import Action, Classification
 from deliverator.clock import Clock, RealClock
 from deliverator.defaults import describe_response
 from deliverator.delivery.batching import Batcher
-from deliverator.delivery.channels import READER_DONE, REJECTED, SENT, UNSENT, Channels
+from deliverator.delivery.channels import NOT_TAKEN, READER_DONE, REJECTED, SENT, UNSENT, Channels
 from deliverator.delivery.items import Failure, Item
 from deliverator.delivery.reader import Reader
 from deliverator.delivery.sender import Sender
@@ -194,6 +194,9 @@ class DeliveryRun:
         elif kind is REJECTED:
             _, item, status, errortype, text = message
             self._writer.failed(item, status, errortype.value, text)
+        elif kind is NOT_TAKEN:
+            _, item, reason = message
+            self._writer.ignored(item, 200, reason, None)
         elif kind is UNSENT:
             batch = message[1]
             self._channels.settle(batch)

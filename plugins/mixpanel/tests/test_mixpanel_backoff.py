@@ -1,0 +1,67 @@
+"""Mixpanel sends no Retry-After with a 429: the destination's own backoff (2 s, doubling,
+plus up to 5 s of jitter) spaces the retries, unless the config sets a strategy. On the
+injectable clock: nothing here really waits."""
+
+from __future__ import annotations
+
+import io
+import itertools
+
+import orjson
+
+from deliverator import FakeClock, HttpClient
+from deliverator.delivery import DeliveryRun, RunOptions
+from deliverator.delivery.writer import OutcomeWriter
+from deliverator.destination import Destination
+from deliverator.errorhandling import ErrorHandlerConfig, RequestPacer, parse_error_handler
+from deliverator.outcomes import read_outcomes
+from deliverator.testing import RecordedRequest, ScriptedResponse, ScriptedServer
+from deliverator_mixpanel import plugin
+from plugins.mixpanel.tests.conftest import settings_table, track
+
+RATE_LIMITED = {
+    "code": 429,
+    "error": "Project exceeded rate limits. Please retry the request with exponential backoff.",
+}
+
+
+def request_times(config: ErrorHandlerConfig, limited: int) -> tuple[list[float], list[str]]:
+    clock = FakeClock()
+    seen: list[float] = []
+
+    def respond(request: RecordedRequest) -> ScriptedResponse:
+        seen.append(clock.monotonic())
+        if len(seen) <= limited:
+            return ScriptedResponse(status=429, body=RATE_LIMITED)
+        return ScriptedResponse(status=200, body={"code": 200, "num_records_imported": 1, "status": "OK"})
+
+    results = io.BytesIO()
+    with ScriptedServer(respond) as server:
+        destination = Destination.from_plugins([("mixpanel", plugin)], settings_table(endpoint=server.url))
+        run = DeliveryRun(
+            destination,
+            HttpClient(),
+            RunOptions(batch_size=10, concurrency=1, linger_s=0.01),
+            OutcomeWriter(results, None),
+            config,
+            clock=clock,
+            pacer=RequestPacer(clock),
+        )
+        run.run(io.BytesIO(orjson.dumps(track(1))))
+    return seen, [o.outcome for o in read_outcomes(results.getvalue())]
+
+
+def test_429_retries_wait_2_then_4_then_8_seconds_plus_jitter() -> None:
+    times, outcomes = request_times(ErrorHandlerConfig(), limited=3)
+    assert outcomes == ["delivered"]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert len(gaps) == 3
+    for gap, base in zip(gaps, (2, 4, 8), strict=True):
+        assert base <= gap <= base + 5, gaps
+
+
+def test_a_configured_strategy_replaces_the_destinations_backoff() -> None:
+    config = parse_error_handler({"backoff_strategies": [{"type": "constant", "backoff_time_in_seconds": 10}]})
+    times, outcomes = request_times(config, limited=2)
+    assert outcomes == ["delivered"]
+    assert [later - earlier for earlier, later in itertools.pairwise(times)] == [10, 10]

@@ -4,28 +4,18 @@ injectable clock: nothing here really waits."""
 
 from __future__ import annotations
 
-import io
 import itertools
+from typing import Any
 
-import orjson
-
-from deliverator import FakeClock, HttpClient
-from deliverator.delivery import DeliveryRun, RunOptions
-from deliverator.delivery.writer import OutcomeWriter
-from deliverator.destination import Destination
-from deliverator.errorhandling import ErrorHandlerConfig, RequestPacer, parse_error_handler
-from deliverator.outcomes import read_outcomes
-from deliverator.testing import RecordedRequest, ScriptedResponse, ScriptedServer
+from deliverator import FakeClock
+from deliverator.testing import RecordedRequest, ScriptedResponse, ScriptedServer, deliver_events
 from deliverator_mixpanel import plugin
 from plugins.mixpanel.tests.conftest import settings_table, track
 
-RATE_LIMITED = {
-    "code": 429,
-    "error": "Project exceeded rate limits. Please retry the request with exponential backoff.",
-}
+RATE_LIMITED = {"code": 429, "error": "Project exceeded rate limits. Please retry the request with exponential backoff"}
 
 
-def request_times(config: ErrorHandlerConfig, limited: int) -> tuple[list[float], list[str]]:
+def request_times(error_handler: dict[str, Any], limited: int) -> tuple[list[float], list[str]]:
     clock = FakeClock()
     seen: list[float] = []
 
@@ -35,24 +25,20 @@ def request_times(config: ErrorHandlerConfig, limited: int) -> tuple[list[float]
             return ScriptedResponse(status=429, body=RATE_LIMITED)
         return ScriptedResponse(status=200, body={"code": 200, "num_records_imported": 1, "status": "OK"})
 
-    results = io.BytesIO()
     with ScriptedServer(respond) as server:
-        destination = Destination.from_plugins([("mixpanel", plugin)], settings_table(endpoint=server.url))
-        run = DeliveryRun(
-            destination,
-            HttpClient(),
-            RunOptions(batch_size=10, concurrency=1, linger_s=0.01),
-            OutcomeWriter(results, None),
-            config,
+        outcomes = deliver_events(
+            [track(1)],
+            destination=plugin,
+            settings=settings_table(endpoint=server.url),
+            error_handler=error_handler,
             clock=clock,
-            pacer=RequestPacer(clock),
+            concurrency=1,
         )
-        run.run(io.BytesIO(orjson.dumps(track(1))))
-    return seen, [o.outcome for o in read_outcomes(results.getvalue())]
+    return seen, [o["outcome"] for o in outcomes]
 
 
 def test_429_retries_wait_2_then_4_then_8_seconds_plus_jitter() -> None:
-    times, outcomes = request_times(ErrorHandlerConfig(), limited=3)
+    times, outcomes = request_times({}, limited=3)
     assert outcomes == ["delivered"]
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert len(gaps) == 3
@@ -61,7 +47,7 @@ def test_429_retries_wait_2_then_4_then_8_seconds_plus_jitter() -> None:
 
 
 def test_a_configured_strategy_replaces_the_destinations_backoff() -> None:
-    config = parse_error_handler({"backoff_strategies": [{"type": "constant", "backoff_time_in_seconds": 10}]})
+    config = {"backoff_strategies": [{"type": "constant", "backoff_time_in_seconds": 10}]}
     times, outcomes = request_times(config, limited=2)
     assert outcomes == ["delivered"]
     assert [later - earlier for earlier, later in itertools.pairwise(times)] == [10, 10]

@@ -7,12 +7,16 @@ import base64
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from deliverator import Action, ErrorCode, ErrorResponse, FailureType, HttpClient, SuccessResponse
+from deliverator import Action, ErrorCode, ErrorResponse, FailureType, HttpClient, HttpResponse, SuccessResponse
 from deliverator.destination import Destination, Judgement
 from deliverator.testing import RecordedRequest, ScriptedResponse, ScriptedServer
 from deliverator_mixpanel import plugin
+from deliverator_mixpanel.answers import item_results
 from deliverator_mixpanel.wire import batch_kind
 from plugins.mixpanel.tests.conftest import API_SECRET, SA_SECRET, SA_USER, TOKEN, settings_table, track
 
@@ -214,3 +218,21 @@ def test_a_mixed_batch_is_refused_rather_than_sent_to_one_endpoint() -> None:
     payloads = [{"event": "e", "properties": {}}, {"$distinct_id": "u", "$set": {}}]
     with pytest.raises(ValueError, match="two requests"):
         batch_kind(payloads)
+
+
+@given(st.integers(min_value=1, max_value=20).flatmap(lambda n: st.tuples(st.just(n), st.sets(st.integers(0, n - 1)))))
+def test_failed_records_fail_exactly_the_listed_events(case: tuple[int, set[int]]) -> None:
+    count, failing = case
+    payloads = [plugin.build_payload(track(n), None) for n in range(count)]  # type: ignore[arg-type]  # settings unused for track
+    records = [
+        {"index": i, ("insert_id", "$insert_id")[i % 2]: payloads[i]["properties"]["$insert_id"], "message": "no"}
+        for i in sorted(failing)
+    ]
+    response = HttpResponse(status=400, body=orjson.dumps({"code": 400, "failed_records": records}))
+    statuses = item_results(response, payloads)
+    if not failing:
+        assert statuses is None  # a 400 listing nothing is about the whole request
+        return
+    assert statuses is not None and len(statuses.responses()) == count
+    assert {i for i in range(count) if statuses.is_error(i)} == failing
+    assert all(statuses.is_success(i) for i in range(count) if i not in failing)

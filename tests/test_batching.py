@@ -12,11 +12,12 @@ from hypothesis import strategies as st
 
 from deliverator.delivery.batching import Batcher
 from deliverator.delivery.items import Item
+from deliverator.delivery.sources import SourceRecord
 
 
 def item(index: int, kind: str = "a") -> Item:
     payload = {"kind": kind, "n": index}
-    return Item(index, None, b"", payload, orjson.dumps(payload))
+    return Item(SourceRecord(raw=b"", index=index, token=index), None, b"", payload, orjson.dumps(payload))
 
 
 def kind_of(payload: Mapping[str, Any]) -> str:

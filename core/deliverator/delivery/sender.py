@@ -6,9 +6,11 @@ decides. Plugin bugs in any hook become a classified failure, never a dead threa
 
 from __future__ import annotations
 
+import threading
+
 from deliverator.classification import Action
 from deliverator.clock import Clock
-from deliverator.delivery.channels import SENT, UNSENT, Channels
+from deliverator.delivery.channels import Channels, Sent, Unsent
 from deliverator.destination import Destination
 from deliverator.encoded import PayloadBatch
 from deliverator.errorhandling import RequestPacer
@@ -37,12 +39,14 @@ class Sender:
         batches = self._channels.batches
         results = self._channels.results
         stop = self._channels.stop
+        halt = self._channels.halt
+        committed = threading.Event() if self._channels.gated else None
         while True:
             batch = batches.get()
             if batch is None:
                 return
-            if stop.is_set():
-                results.put((UNSENT, batch))
+            if stop.is_set() or halt.is_set():
+                results.put(Unsent(batch))
                 continue
             self._pacer.acquire()
             now = self._clock.monotonic()
@@ -59,8 +63,17 @@ class Sender:
                 error = exc
             judgement = self._destination.judge(payloads, response, error)
             classification, statuses = judgement.classification, judgement.statuses
+            if classification.stops_run:
+                halt.set()  # at once: no sender starts another request (the coordinator stops the rest)
             if classification.action is Action.RATE_LIMITED:
                 self._pacer.on_rate_limited()
             elif classification.action is Action.SUCCESS:
                 self._pacer.on_success()
-            results.put((SENT, batch, response, error, classification, statuses))
+            if committed is None:
+                results.put(Sent(batch, response, error, classification, statuses))
+                continue
+            committed.clear()
+            results.put(Sent(batch, response, error, classification, statuses, committed))
+            while not committed.wait(0.2):
+                if self._channels.abandoned.is_set():
+                    return

@@ -1,6 +1,6 @@
 """``deliverator deliver`` in a real process against the emulator, faults on: every record ends
 exactly once and truthfully, per-item retries re-send only what may be re-sent, re-runs carry
-the same insert ids, a 413 splits, bad credentials fail every event as a config error."""
+the same insert ids, a 413 splits, bad credentials stop the run as a config error."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def deliver(tmp_path: Path, emulator: Emulator, results: str, *, profiles: bool 
 
 
 def test_every_event_ends_once_and_truthfully_despite_faults(tmp_path: Path) -> None:
-    faults = Faults(rate_limit_every=4, error_ratio=0.15, lose_answer_ratio=0.15, seed=5)
+    faults = Faults(rate_limit_every=7, error_ratio=0.15, lose_answer_ratio=0.15, seed=5)
     with Emulator(project=PROJECT, faults=faults) as emulator:
         proc, outcomes = deliver(tmp_path, emulator, "out.jsonl")
         imported = {event["properties"]["$insert_id"] for event in emulator.events()}
@@ -95,7 +95,7 @@ def test_every_event_ends_once_and_truthfully_despite_faults(tmp_path: Path) -> 
 def test_per_item_retries_resend_only_retryable_events(tmp_path: Path) -> None:
     # 429s and 5xx are answered before anything is read, so an insert id that reached the
     # emulator's validation twice would be an event re-sent after a final answer.
-    faults = Faults(rate_limit_every=3, error_ratio=0.2, seed=11)
+    faults = Faults(rate_limit_every=7, error_ratio=0.2, seed=11)
     with Emulator(project=PROJECT, faults=faults) as emulator:
         proc, outcomes = deliver(tmp_path, emulator, "out.jsonl", profiles=False)
         received = emulator.insert_ids()
@@ -139,14 +139,19 @@ def test_a_413_splits_the_batch_until_it_fits(tmp_path: Path) -> None:
     assert all(o["status"] != 413 for o in outcomes)
 
 
-def test_bad_credentials_fail_every_sent_event_as_invalid_authentication(tmp_path: Path) -> None:
+def test_bad_credentials_stop_the_run_and_fail_every_unfinished_event_as_invalid_authentication(
+    tmp_path: Path,
+) -> None:
     other = Project(api_secret="another-secret", token="e2e-token")
     with Emulator(project=other) as emulator:
-        proc, outcomes = deliver(tmp_path, emulator, "out.jsonl", profiles=False)
-        imported = emulator.imported_count()
+        proc, outcomes = deliver(tmp_path, emulator, "out.jsonl", profiles=False, batch_size=10)
+        stats = emulator.stats()
     assert proc.returncode == 1
-    assert imported == 0
-    sendable = [o for o in outcomes if o["outcome"] != "ignored" and o["errortype"] != "PAYLOAD_VALIDATION_FAILED"]
-    assert sendable and {(o["outcome"], o["status"], o["errortype"]) for o in sendable} == {
-        ("failed", 401, "INVALID_AUTHENTICATION")
-    }
+    assert stats.events_imported == 0
+    assert stats.requests <= 3  # at most the requests already in flight (concurrency = 3)
+    assert sorted(o["index"] for o in outcomes) == list(range(len(sample_events())))
+    failed = [o for o in outcomes if o["status"] == 401]
+    assert {(o["outcome"], o["errortype"]) for o in failed} == {("failed", "INVALID_AUTHENTICATION")}
+    never_sent = [o for o in failed if o["attempts"] == 0]
+    assert never_sent and all("the run stopped" in o["errormessage"] for o in never_sent)
+    assert {o["outcome"] for o in outcomes if o["status"] != 401} <= {"ignored", "failed"}

@@ -102,5 +102,6 @@ class MixpanelSettings:
         """(user, password) for HTTP Basic auth. Never log what this returns."""
         if self.api_secret is not None:
             return self.api_secret.reveal(), ""
-        assert self.service_account_username is not None and self.service_account_secret is not None
+        if self.service_account_username is None or self.service_account_secret is None:
+            raise ValueError("no credentials configured")  # __attrs_post_init__ refuses this
         return self.service_account_username, self.service_account_secret.reveal()

@@ -67,9 +67,12 @@ def batch_kind(payloads: Sequence[Mapping[str, Any]]) -> str:
 
 
 def post_batch(payloads: Sequence[Mapping[str, Any]], settings: MixpanelSettings, http: HttpClient) -> HttpResponse:
-    """Exactly one request for ``payloads``; the core classifies and retries."""
-    url = engage_url(settings) if batch_kind(payloads) == "engage" else import_url(settings)
-    return http.post(url, body=encode_array(payloads), headers=auth_headers(settings))
+    """Exactly one request for ``payloads``; the core classifies and retries. ``/engage`` is
+    authenticated by the ``$token`` in each update, so the secret is not sent there."""
+    if batch_kind(payloads) == "engage":
+        headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json"}
+        return http.post(engage_url(settings), body=encode_array(payloads), headers=headers)
+    return http.post(import_url(settings), body=encode_array(payloads), headers=auth_headers(settings))
 
 
 def _encode(payload: Mapping[str, Any]) -> bytes:

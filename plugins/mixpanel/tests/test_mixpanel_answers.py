@@ -175,6 +175,7 @@ def test_profile_updates_go_to_engage_verbose(server: ScriptedServer) -> None:
         project_token=TOKEN,
     )
     assert request.path == "/engage?verbose=1" and request.json() == payloads
+    assert "Authorization" not in request.headers  # /engage is authenticated by $token alone
     assert judgement.statuses is not None and judgement.statuses.success_count == 2
 
 

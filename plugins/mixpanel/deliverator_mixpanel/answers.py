@@ -117,16 +117,16 @@ def _untrustworthy(payloads: Sequence[Mapping[str, Any]], body: Any, problem: st
         f"Mixpanel's answer cannot be matched to the events sent ({problem}); the whole batch is sent "
         "again ($insert_id makes that safe)"
     )
+    return _every_item_fails(payloads, UNTRUSTWORTHY_STATUS, ErrorCode.BAD_GATEWAY, message, body)
+
+
+def _every_item_fails(
+    payloads: Sequence[Mapping[str, Any]], status: int, errortype: ErrorCode, message: str, body: Any
+) -> MultiStatusResponse:
     result = MultiStatusResponse()
     for payload in payloads:
         result.push_error(
-            ErrorResponse(
-                status=UNTRUSTWORTHY_STATUS,
-                errortype=ErrorCode.BAD_GATEWAY,
-                errormessage=message,
-                sent=payload,
-                body=body,
-            )
+            ErrorResponse(status=status, errortype=errortype, errormessage=message, sent=payload, body=body)
         )
     return result
 
@@ -139,16 +139,6 @@ def _engage_results(response: HttpResponse, payloads: Sequence[Mapping[str, Any]
     if status in (0, "0"):
         error = body.get("error") if isinstance(body, dict) else None
         text = error if isinstance(error, str) and error else "Mixpanel did not take the profile updates"
-        result = MultiStatusResponse()
-        for payload in payloads:
-            result.push_error(
-                ErrorResponse(
-                    status=REFUSED_STATUS,
-                    errortype=ErrorCode.PAYLOAD_VALIDATION_FAILED,
-                    errormessage=f"/engage refused the batch: {text}",
-                    sent=payload,
-                    body=body,
-                )
-            )
-        return result
+        message = f"/engage refused the batch: {text}"
+        return _every_item_fails(payloads, REFUSED_STATUS, ErrorCode.PAYLOAD_VALIDATION_FAILED, message, body)
     return _untrustworthy(payloads, body, "/engage answered 200 without a status of 1 or 0")

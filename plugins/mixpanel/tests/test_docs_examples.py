@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from deliverator.config import parse_config
-from deliverator.destination import Destination
+from deliverator.testing import Destination
 from deliverator_mixpanel import plugin
 from deliverator_mixpanel.payloads import IGNORED_REASONS
 

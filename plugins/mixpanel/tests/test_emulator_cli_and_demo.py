@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from deliverator import DemoSetup, HttpClient, TransportError
-from deliverator.destination import Destination
+from deliverator.testing import Destination
 from deliverator_mixpanel import commands, plugin
 from deliverator_mixpanel.emulator import Faults
 from plugins.mixpanel.tests.conftest import basic, mp_event, post

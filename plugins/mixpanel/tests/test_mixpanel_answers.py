@@ -13,8 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from deliverator import Action, ErrorCode, ErrorResponse, FailureType, HttpClient, HttpResponse, SuccessResponse
-from deliverator.destination import Destination, Judgement
-from deliverator.testing import RecordedRequest, ScriptedResponse, ScriptedServer
+from deliverator.testing import Destination, Judgement, RecordedRequest, ScriptedResponse, ScriptedServer
 from deliverator_mixpanel import plugin
 from deliverator_mixpanel.answers import item_results
 from deliverator_mixpanel.wire import batch_kind

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from deliverator import IgnoreEvent, PayloadValidationError
-from deliverator.destination import Destination
+from deliverator.testing import Destination
 from deliverator_mixpanel import plugin
 from deliverator_mixpanel.insertid import insert_id
 from plugins.mixpanel.tests.conftest import TOKEN, settings_table, track

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from deliverator import ConfigError
-from deliverator.destination import Destination
+from deliverator.testing import Destination
 from deliverator_mixpanel import plugin
 from deliverator_mixpanel.settings import MixpanelSettings
 from plugins.mixpanel.tests.conftest import API_SECRET, SA_SECRET, SA_USER, settings_table

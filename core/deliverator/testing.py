@@ -28,6 +28,7 @@ import orjson
 from deliverator.http import Headers
 
 if TYPE_CHECKING:
+    from deliverator.cli import cli
     from deliverator.clock import FakeClock
     from deliverator.conformance import (
         MALFORMED_BODIES,
@@ -40,9 +41,13 @@ if TYPE_CHECKING:
     )
     from deliverator.destination import Destination, Judgement
     from deliverator.encoded import PayloadBatch
+    from deliverator.events import InvalidRecord, check_event
     from deliverator.inprocess import deliver_events, load_destination
 
 _LAZY: dict[str, str] = {
+    "cli": "deliverator.cli",
+    "check_event": "deliverator.events",
+    "InvalidRecord": "deliverator.events",
     "FakeClock": "deliverator.clock",
     "MALFORMED_BODIES": "deliverator.conformance",
     "RULES": "deliverator.conformance",
@@ -69,6 +74,7 @@ __all__ = [
     "Destination",
     "DestinationConformance",
     "FakeClock",
+    "InvalidRecord",
     "Judgement",
     "LoopbackServer",
     "PayloadBatch",
@@ -77,6 +83,8 @@ __all__ = [
     "Responder",
     "ScriptedResponse",
     "ScriptedServer",
+    "check_event",
+    "cli",
     "deliver_events",
     "load_destination",
 ]

@@ -10,15 +10,12 @@ into messages.
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import urlencode
 
-import orjson
-
 import deliverator
-from deliverator import HttpClient, HttpResponse, PayloadBatch, encode_items
+from deliverator import HttpClient, HttpResponse, encode_items
 from deliverator_mixpanel import __version__
 from deliverator_mixpanel.payloads import is_profile_update
 from deliverator_mixpanel.settings import MixpanelSettings
@@ -51,10 +48,9 @@ def engage_url(settings: MixpanelSettings) -> str:
 
 
 def encode_array(payloads: Sequence[Mapping[str, Any]]) -> bytes:
-    """The payloads as one JSON array."""
-    if isinstance(payloads, PayloadBatch):
-        return b"[" + encode_items(payloads) + b"]"
-    return b"[" + b",".join(_encode(payload) for payload in payloads) + b"]"
+    """The payloads as one JSON array (``encode_items`` reuses the JSON the core already
+    encoded for each payload, and writes integers beyond 64 bits with all their digits)."""
+    return b"[" + encode_items(payloads) + b"]"
 
 
 def batch_kind(payloads: Sequence[Mapping[str, Any]]) -> str:
@@ -73,10 +69,3 @@ def post_batch(payloads: Sequence[Mapping[str, Any]], settings: MixpanelSettings
         headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json"}
         return http.post(engage_url(settings), body=encode_array(payloads), headers=headers)
     return http.post(import_url(settings), body=encode_array(payloads), headers=auth_headers(settings))
-
-
-def _encode(payload: Mapping[str, Any]) -> bytes:
-    try:
-        return orjson.dumps(payload)
-    except TypeError:  # integers beyond 64 bits: the standard library writes their digits
-        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()

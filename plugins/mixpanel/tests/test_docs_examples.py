@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deliverator.config import parse_config
-from deliverator.testing import Destination
+from deliverator.testing import deliver_events
 from deliverator_mixpanel import plugin
 from deliverator_mixpanel.payloads import IGNORED_REASONS
 
@@ -24,10 +23,20 @@ def examples() -> list[str]:
 
 
 @pytest.mark.parametrize("example", examples())
-def test_every_config_example_loads_as_a_mixpanel_destination(example: str) -> None:
-    config = parse_config(tomllib.loads(example), ENVIRONMENT)
-    assert config.destination.name == "mixpanel"
-    Destination.from_plugins([("mixpanel", plugin)], config.destination.settings)
+def test_every_config_example_loads_as_a_mixpanel_destination(example: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    table = tomllib.loads(example)
+    assert table["destination"]["name"] == "mixpanel"
+    # Validated as a config file is (settings, [delivery], [error_handler], ${NAME}); no events, no request.
+    outcomes = deliver_events(
+        [],
+        plugin,
+        table["destination"]["settings"],
+        error_handler=table.get("error_handler"),
+        **table.get("delivery", {}),
+    )
+    assert outcomes == []
 
 
 def test_the_page_has_three_examples_and_quotes_each_ignored_reason() -> None:

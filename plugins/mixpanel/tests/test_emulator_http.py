@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 import pytest
 
-from deliverator import FakeClock, HttpClient
+from deliverator import HttpClient
+from deliverator.testing import FakeClock
 from deliverator_mixpanel.emulator import Emulator, Faults
 from plugins.mixpanel.tests.conftest import (
     API_SECRET,

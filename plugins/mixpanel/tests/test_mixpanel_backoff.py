@@ -7,8 +7,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from deliverator import FakeClock
-from deliverator.testing import RecordedRequest, ScriptedResponse, ScriptedServer, deliver_events
+from deliverator.testing import FakeClock, RecordedRequest, ScriptedResponse, ScriptedServer, deliver_events
 from deliverator_mixpanel import plugin
 from plugins.mixpanel.tests.conftest import settings_table, track
 

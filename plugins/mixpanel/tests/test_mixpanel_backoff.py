@@ -50,3 +50,28 @@ def test_a_configured_strategy_replaces_the_destinations_backoff() -> None:
     times, outcomes = request_times(config, limited=2)
     assert outcomes == ["delivered"]
     assert [later - earlier for earlier, later in itertools.pairwise(times)] == [10, 10]
+
+
+def test_the_projects_rate_limit_is_waited_out_and_every_event_arrives_once() -> None:
+    from deliverator_mixpanel.emulator import Emulator, Faults, Project
+    from deliverator_mixpanel.sample import sample_events
+
+    clock = FakeClock(start=1_800_000_000.0)
+    faults = Faults(project_events_per_window=60, rate_window_s=10.0)
+    with Emulator(project=Project(api_secret="s"), faults=faults, clock=clock) as emulator:
+        outcomes = deliver_events(
+            sample_events(),
+            destination=plugin,
+            settings={"api_secret": "s", "endpoint": emulator.url},
+            error_handler={"max_retries": 10, "max_time": 3600},
+            clock=clock,
+            batch_size=40,
+            concurrency=2,
+        )
+        stats = emulator.stats()
+    assert stats.by_status.get(429), "the project's limit was reached"
+    delivered = [o for o in outcomes if o["outcome"] == "delivered"]
+    assert len(delivered) == stats.events_imported and set(emulator.insert_ids().values()) == {1}
+    assert {o["outcome"] for o in outcomes} == {"delivered", "failed", "ignored"}
+    assert all(o["errortype"] == "PAYLOAD_VALIDATION_FAILED" for o in outcomes if o["outcome"] == "failed")
+    assert clock.monotonic() >= 10.0  # the run waited on the clock for the window to move on

@@ -65,3 +65,13 @@ def test_the_documentation_site_builds_in_strict_mode(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     api = (tmp_path / "site" / "reference" / "api" / "index.html").read_text()
     assert "deliverator.IgnoredResponse" in api and "retry_after_s" in api
+
+
+def test_the_guides_self_checking_examples_run() -> None:
+    guide = (REPO / "docs" / "writing-a-destination.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", guide, flags=re.S)
+    # The example that needs the example plugin installed runs in tests/test_deliver_events.py.
+    runnable = [b for b in blocks if "assert " in b and 'destination="example"' not in b]
+    assert len(runnable) >= 3  # the three shapes of answers and retry_after_s
+    for number, block in enumerate(runnable):
+        exec(compile(block, f"writing-a-destination.md example {number}", "exec"), {"__name__": f"guide_{number}"})

@@ -152,3 +152,18 @@ def test_a_wrapper_from_an_extension_sees_every_call_of_a_cli_run(tmp_path: Path
     assert proc.returncode == 0, proc.stderr
     outcomes = [orjson.loads(line) for line in (tmp_path / "events.results.jsonl").read_bytes().splitlines()]
     assert [o["sent"]["data"] for o in outcomes] == [{"stamped": True}] * 3
+
+
+def test_on_a_plain_pluggy_manager_every_call_goes_through_pluggy(example_plugin: types.ModuleType) -> None:
+    import pluggy
+
+    from deliverator import hookspecs
+
+    pm = pluggy.PluginManager("deliverator")
+    pm.add_hookspecs(hookspecs)
+    pm.register(example_plugin, name="example")
+    destination = Destination(pm, {"endpoint": "http://x", "token": "t"})
+    counter = Counter()
+    pm.register(counter, name="counter")  # this manager cannot tell the facade: no shortcut is taken
+    assert destination.build_payload({"type": "track", "userId": "u", "event": "e", "messageId": "p"})["wrapped"]
+    assert counter.seen == ["p"]

@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from deliverator import ErrorCode, ErrorResponse, HttpResponse, MultiStatusResponse, SuccessResponse
-from deliverator_mixpanel.body import json_body
+from deliverator import ErrorCode, ErrorResponse, HttpResponse, MultiStatusResponse, SuccessResponse, parse_body
 from deliverator_mixpanel.wire import batch_kind
 
 UNTRUSTWORTHY_STATUS: Final = 502
@@ -31,9 +30,9 @@ def item_results(response: HttpResponse, payloads: Sequence[Mapping[str, Any]]) 
     if batch_kind(payloads) == "engage":
         return _engage_results(response, payloads) if response.status == 200 else None
     if response.status == 200:
-        return _all_delivered(payloads, json_body(response))
+        return _all_delivered(payloads, parse_body(response))
     if response.status == 400:
-        body = json_body(response)
+        body = parse_body(response)
         records = body.get("failed_records") if isinstance(body, dict) else None
         if isinstance(records, list) and records:
             return _partial(body, records, payloads)
@@ -132,7 +131,7 @@ def _every_item_fails(
 
 
 def _engage_results(response: HttpResponse, payloads: Sequence[Mapping[str, Any]]) -> MultiStatusResponse:
-    body = json_body(response)
+    body = parse_body(response)
     status = body.get("status") if isinstance(body, dict) else body
     if status in (1, "1", "ok", "OK"):
         return _all_delivered(payloads, body)

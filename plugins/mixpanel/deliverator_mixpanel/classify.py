@@ -4,8 +4,7 @@ well. Everything else (401/403 stop the run as a config error, other 4xx fail ev
 
 from __future__ import annotations
 
-from deliverator import Action, Classification, ErrorCode, HttpResponse
-from deliverator_mixpanel.body import error_text
+from deliverator import Action, Classification, ErrorCode, HttpResponse, error_text
 
 
 def classify_response(response: HttpResponse) -> Classification | None:
@@ -31,5 +30,5 @@ def classify_response(response: HttpResponse) -> Classification | None:
 
 
 def _describe(response: HttpResponse, what: str) -> str:
-    text = error_text(response)
+    text = error_text(response)[:300]
     return f"HTTP {response.status}: {text} ({what})" if text else f"HTTP {response.status} ({what})"

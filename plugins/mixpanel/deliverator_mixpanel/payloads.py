@@ -21,12 +21,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from deliverator import IgnoreEvent, PayloadValidationError
-from deliverator_mixpanel.eventtime import TIME_FIELDS, EventTimeError, event_time_ms
+from deliverator import IgnoreEvent, PayloadValidationError, TimestampError, parse_timestamp
 from deliverator_mixpanel.insertid import insert_id
 from deliverator_mixpanel.settings import MixpanelSettings
 
 Payload = dict[str, Any]
+
+TIME_FIELDS: Final = ("timestamp", "originalTimestamp", "sentAt", "receivedAt")
+"""Where the event's time is looked for, in order: the first one present is used."""
 
 IGNORED_REASONS: Final = {
     "identify": "Mixpanel takes identify as a profile update only with profiles = true",
@@ -109,15 +111,18 @@ _EVENT_NAMES: Final[dict[str, Callable[[Mapping[str, Any]], str]]] = {
 
 
 def _time_ms(event: Mapping[str, Any]) -> int:
-    try:
-        found = event_time_ms(event)
-    except EventTimeError as exc:
-        field = next(name for name in TIME_FIELDS if event.get(name) not in (None, ""))
-        raise PayloadValidationError(f"{field}: {exc}") from None
-    if found is None:
-        # Mixpanel requires a time, and "now" would differ on every re-run, defeating dedup.
-        raise PayloadValidationError("timestamp: Mixpanel needs the event's time (timestamp is missing)")
-    return found[1]
+    """``properties.time``: always integer milliseconds (the core reads ISO-8601 and epoch
+    numbers in s, ms, µs or ns, and refuses times outside 1970 to 9999)."""
+    for field in TIME_FIELDS:
+        value = event.get(field)
+        if value is None or value == "":
+            continue
+        try:
+            return parse_timestamp(value)
+        except TimestampError as exc:
+            raise PayloadValidationError(f"{field}: {exc}") from None
+    # Mixpanel requires a time, and "now" would differ on every re-run, defeating dedup.
+    raise PayloadValidationError("timestamp: Mixpanel needs the event's time (timestamp is missing)")
 
 
 def _id(event: Mapping[str, Any], field: str) -> str | None:

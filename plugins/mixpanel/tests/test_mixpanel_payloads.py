@@ -148,3 +148,8 @@ def test_every_insert_id_is_valid_for_mixpanel_and_stable(fields: dict[str, Any]
     event = {**fields, "messageId": message_id}
     value = insert_id(event)
     assert INSERT_ID.fullmatch(value) and value == insert_id(dict(event))
+
+
+def test_a_time_outside_1970_to_9999_fails_naming_the_field() -> None:
+    with pytest.raises(PayloadValidationError, match=r"originalTimestamp: .* outside 1970"):
+        build(track(1, timestamp=None, originalTimestamp="1969-12-31T23:59:59Z"))

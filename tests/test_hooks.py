@@ -59,7 +59,8 @@ def test_hook_destination_spec() -> None:
         outcomes = deliver_events(
             [*events(3), {**events(1)[0], "messageId": "x" * 300}], plugin(), {"endpoint": server.url}, batch_size=50
         )
-    assert [len(r.json()) for r in server.requests] == [2, 1]
+    # Two requests may be in flight at once, so they can arrive in either order.
+    assert sorted(len(r.json()) for r in server.requests) == [1, 2]
     assert [(o["outcome"], o["status"]) for o in outcomes][-1] == ("failed", 413)
     assert load_destination(plugin()).spec.name == "hooks"
 

@@ -285,3 +285,31 @@ def test_partial_success_on_a_400_and_ignored_items_through_a_real_run() -> None
     assert outcomes[1].errormessage == "'time' is in the future"
     assert outcomes[2].errormessage == "no user: not imported"
     assert len(server.requests) == 1
+
+
+def test_an_event_build_payload_ignores_is_recorded_ignored_unsent_with_its_reason() -> None:
+    events = [
+        {"type": "track", "event": "e", "userId": "u", "messageId": "m0"},
+        {"type": "alias", "userId": "u", "previousId": "p", "messageId": "m1"},
+    ]
+    with ScriptedServer([ScriptedResponse(status=200)]) as server:
+        target = Destination.from_plugins([("importlike", import_like_plugin())], {"url": server.url})
+        clock = FakeClock()
+        results, dead = io.BytesIO(), io.BytesIO()
+        run = DeliveryRun(
+            target,
+            HttpClient(),
+            RunOptions(batch_size=10, concurrency=1, linger_s=0.01),
+            StreamSink(results, dead),
+            ErrorHandlerConfig(),
+            clock=clock,
+            pacer=RequestPacer(clock),
+        )
+        summary = run.run(io.BytesIO(b"\n".join(orjson.dumps(e) for e in events)))
+    outcomes = sorted(read_outcomes(results.getvalue()), key=lambda o: o.index)
+    ignored = outcomes[1]
+    assert (ignored.outcome, ignored.status, ignored.attempts, ignored.sent) == ("ignored", 200, 0, None)
+    assert ignored.errormessage == "alias events are not imported"
+    assert (summary.delivered, summary.ignored) == (1, 1)
+    assert dead.getvalue() == b""
+    assert [orjson.loads(r.body) for r in server.requests] == [[{"id": "m0", "user": "u"}]]

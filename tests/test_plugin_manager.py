@@ -136,3 +136,23 @@ def test_a_hook_with_an_argument_the_spec_lacks_is_an_error_naming_it() -> None:
 
     with pytest.raises(PluginError, match="extra"):
         Destination.from_plugins([("odd", make_plugin(build_payload=build_payload))], {"url": "x"})
+
+
+def spec_plugin(**spec: Any) -> types.SimpleNamespace:
+    @hookimpl
+    def destination_spec() -> DestinationSpec:
+        return DestinationSpec(name="t", settings_class=Settings, **spec)
+
+    return make_plugin(destination_spec=destination_spec)
+
+
+def test_a_destinations_default_backoff_is_built_when_it_loads() -> None:
+    plugin = spec_plugin(default_backoff=({"type": "exponential", "factor": 1, "jitter_range_in_seconds": 2},))
+    destination = Destination.from_plugins([("t", plugin)], {"url": "x"})
+    assert [strategy.describe() for strategy in destination.default_backoff] == ["exponential(factor=1)"]
+
+
+def test_an_invalid_default_backoff_is_a_plugin_error_naming_the_key() -> None:
+    plugin = spec_plugin(default_backoff=({"type": "exponential", "factr": 1},))
+    with pytest.raises(PluginError, match=r"default_backoff.*factr"):
+        Destination.from_plugins([("t", plugin)], {"url": "x"})

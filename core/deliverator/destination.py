@@ -17,8 +17,9 @@ from deliverator import defaults, hookspecs
 from deliverator.classification import Action, Classification
 from deliverator.convert import structure_config
 from deliverator.errorcodes import ErrorCode
-from deliverator.errorhandling import ConfiguredErrorHandler
-from deliverator.errors import PluginError
+from deliverator.errorhandling import ConfiguredErrorHandler, parse_error_handler
+from deliverator.errorhandling.backoff import BackoffStrategy
+from deliverator.errors import ConfigError, PluginError
 from deliverator.http import HttpClient, HttpResponse
 from deliverator.multistatus import MultiStatusResponse
 from deliverator.redaction import remember_settings
@@ -125,6 +126,8 @@ class Destination:
         if not isinstance(spec, DestinationSpec):
             raise PluginError("no plugin provides destination_spec() returning a DestinationSpec")
         self.spec: DestinationSpec = spec
+        self.default_backoff = _default_backoff(spec)
+        """The destination's own backoff strategies (``DestinationSpec.default_backoff``), built."""
         if settings is None:
             settings = structure_config(dict(settings_table or {}), spec.settings_class, "destination.settings")
         self.settings = settings
@@ -267,6 +270,17 @@ class Destination:
         """Ask the destination to verify its credentials; None if it cannot."""
         result = self._pm.hook.check_credentials(settings=self.settings, http=http)
         return result if isinstance(result, CheckResult) else None
+
+
+def _default_backoff(spec: DestinationSpec) -> tuple[BackoffStrategy, ...]:
+    """Built by the same reader as ``[error_handler] backoff_strategies``, so the two agree."""
+    if not spec.default_backoff:
+        return ()
+    try:
+        table = {"backoff_strategies": [dict(entry) for entry in spec.default_backoff]}
+        return parse_error_handler(table, "default_backoff").backoff_strategies
+    except ConfigError as exc:
+        raise PluginError(f"destination {spec.name!r} declares an invalid default_backoff: {exc}") from None
 
 
 def _checked_classification(result: object) -> Classification:

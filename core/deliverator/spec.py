@@ -5,7 +5,7 @@ Kept free of I/O so that plugins, the delivery loop and the CLI can share it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,14 @@ class DestinationSpec:
     """Bytes the request body adds around the items (e.g. ``{"batch":[...]}``); the separators
     between items are counted one byte each."""
     description: str = ""
+    batch_key: Callable[[Mapping[str, Any]], Hashable] | None = None
+    """For a destination with more than one kind of request (Mixpanel's ``/import`` events and
+    ``/engage`` profile updates): payloads whose keys differ never share a batch, so
+    ``send_batch`` always gets one kind and makes one request. None: one kind only."""
+    default_backoff: tuple[Mapping[str, Any], ...] = ()
+    """The destination's own backoff, written as ``[error_handler] backoff_strategies`` entries
+    are (``{"type": "exponential", "factor": 1, ...}``). Tried after the configured strategies
+    and before the core's implicit 1, 2, 4, 8, 16 s; a strategy the user configures wins."""
 
     @property
     def batch_items(self) -> int:

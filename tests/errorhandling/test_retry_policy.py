@@ -321,3 +321,24 @@ def test_the_cap_survives_floating_point_rounding() -> None:
     )
     assert decision.give_up is None
     assert clock.monotonic() + decision.seconds <= 4097.99365508316
+
+
+def test_a_destinations_default_backoff_is_used_when_no_strategy_is_configured() -> None:
+    clock = FakeClock()
+    fallback = (ExponentialBackoff(factor=1),)
+    p = RetryPolicy(ErrorHandlerConfig(), clock, rng=random.Random(0), fallback=fallback)
+    assert [d.seconds for d in run_waits(p, clock, response(429))] == [2, 4, 8, 16, 32]
+
+
+def test_a_configured_strategy_wins_over_the_destinations_default_backoff() -> None:
+    clock = FakeClock()
+    config = ErrorHandlerConfig(backoff_strategies=(ConstantBackoff(backoff_time_in_seconds=0.5),))
+    p = RetryPolicy(config, clock, fallback=(ExponentialBackoff(factor=1),))
+    assert [d.seconds for d in run_waits(p, clock, response(503), retries=3)] == [0.5, 0.5, 0.5]
+
+
+def test_the_default_backoff_answers_when_a_configured_header_strategy_finds_no_header() -> None:
+    clock = FakeClock()
+    config = ErrorHandlerConfig(backoff_strategies=(WaitTimeFromHeader(header="X-Wait"),))
+    p = RetryPolicy(config, clock, fallback=(ConstantBackoff(backoff_time_in_seconds=3),))
+    assert [d.seconds for d in run_waits(p, clock, response(503), retries=2)] == [3, 3]

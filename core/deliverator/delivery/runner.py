@@ -97,7 +97,7 @@ class DeliveryRun:
         self._recorder = OutcomeRecorder(self._burst, summary)
         self._clock = clock or RealClock()
         self._config = error_handler or ErrorHandlerConfig()
-        self._policy = RetryPolicy(self._config, self._clock)
+        self._policy = RetryPolicy(self._config, self._clock, fallback=destination.default_backoff)
         self._pacer = pacer or RequestPacer(self._clock)
         self._progress = progress
         spec = destination.spec
@@ -105,6 +105,7 @@ class DeliveryRun:
             max_items=max(1, min(options.batch_size, spec.max_batch_items)),
             max_bytes=spec.max_batch_bytes,
             overhead_bytes=spec.batch_overhead_bytes,
+            key=spec.batch_key,
         )
         self._channels = Channels(options.concurrency, self._batcher.max_items)
         self._uncommitted: list[threading.Event] = []
@@ -212,7 +213,10 @@ class DeliveryRun:
             if stop is None:
                 self._release_due_retries(now, flush=reader_done is not None)
                 opened = batcher.opened_at
-                if opened is not None and (reader_done is not None or now - opened >= linger):
+                if opened is not None and reader_done is not None:
+                    for batch in batcher.flush_all():
+                        self._dispatch(batch)
+                elif opened is not None and now - opened >= linger:
                     self._dispatch(batcher.flush())
             if reader_done is not None and channels.outstanding == 0 and not self._schedule and not len(batcher):
                 break
@@ -354,7 +358,8 @@ class DeliveryRun:
         if self._stop is not None:
             self._unfinish_batcher()
         else:
-            self._dispatch(self._batcher.flush())
+            for batch in self._batcher.flush_all():
+                self._dispatch(batch)
 
     def _on_sent(
         self,
@@ -494,7 +499,8 @@ class DeliveryRun:
         if released:
             self._channels.waiting(-released)
             if flush:
-                self._dispatch(self._batcher.flush())
+                for batch in self._batcher.flush_all():
+                    self._dispatch(batch)
 
     def _dispatch(self, batch: list[Item] | None) -> None:
         if not batch:
@@ -563,8 +569,9 @@ class DeliveryRun:
         self._begin_stop(Stop.fatal(deadline, failure.status, failure.errortype.value, reason))
 
     def _unfinish_batcher(self) -> None:
-        for item in self._batcher.flush() or ():
-            self._unfinished(item)
+        for batch in self._batcher.flush_all():
+            for item in batch:
+                self._unfinished(item)
 
     def _give_up_in_flight(self) -> None:
         """The grace is over: requests still in flight are not waited for."""

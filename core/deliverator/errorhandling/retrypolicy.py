@@ -14,6 +14,7 @@ import random
 from deliverator.clock import Clock
 from deliverator.errorhandling.backoff import (
     IMPLICIT_EXPONENTIAL_FACTOR,
+    BackoffStrategy,
     WaitDecision,
     exponential_seconds,
 )
@@ -26,13 +27,22 @@ class RetryPolicy:
     """Chooses the wait before each retry, or decides to give up.
 
     ``rng`` is the random source for jitter; pass a seeded ``random.Random`` for repeatable
-    waits.
+    waits. ``fallback`` are the destination's own strategies (``DestinationSpec.default_backoff``),
+    asked when no configured strategy answers.
     """
 
-    def __init__(self, config: ErrorHandlerConfig, clock: Clock, *, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        config: ErrorHandlerConfig,
+        clock: Clock,
+        *,
+        rng: random.Random | None = None,
+        fallback: tuple[BackoffStrategy, ...] = (),
+    ) -> None:
         self.config = config
         self._clock = clock
         self._rng = rng or random.Random()
+        self._strategies = (*config.backoff_strategies, *fallback)
 
     def allows_retry(self, retry_number: int) -> bool:
         """Whether retry number ``retry_number`` (counted from 1) is within ``max_retries``."""
@@ -82,7 +92,7 @@ class RetryPolicy:
         return WaitDecision(_within(started, min(seconds, left), deadline))
 
     def _strategy_wait(self, attempt: int, response: HttpResponse | None, now: float) -> WaitDecision:
-        for strategy in self.config.backoff_strategies:
+        for strategy in self._strategies:
             decision = strategy.wait(attempt=attempt, response=response, now=now, rng=self._rng)
             if decision is not None:
                 return decision

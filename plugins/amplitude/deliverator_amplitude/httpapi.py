@@ -1,0 +1,55 @@
+"""The one request the destination makes: ``POST {base}/2/httpapi``.
+
+The body is ``{"api_key": ..., "options": {"min_id_length": N}, "events": [...]}``: Amplitude
+authenticates by the key in the body, so the key leaves its :class:`deliverator.Secret` only
+inside :func:`encode_body`, and nothing here puts the body into a message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import orjson
+
+import deliverator
+from deliverator import HttpClient, HttpResponse, PayloadBatch, encode_items
+from deliverator_amplitude import __version__
+from deliverator_amplitude.settings import MAX_API_KEY_CHARS, MAX_MIN_ID_LENGTH, AmplitudeSettings
+
+PATH: Final = "/2/httpapi"
+USER_AGENT: Final = f"deliverator/{deliverator.__version__} deliverator-amplitude/{__version__}"
+
+
+def _prefix(api_key: str, min_id_length: int) -> bytes:
+    return b'{"api_key":' + orjson.dumps(api_key) + b',"options":{"min_id_length":%d},"events":[' % min_id_length
+
+
+SUFFIX: Final = b"]}"
+BATCH_OVERHEAD_BYTES: Final = len(_prefix("k" * MAX_API_KEY_CHARS, MAX_MIN_ID_LENGTH)) + len(SUFFIX)
+"""The most bytes the envelope adds around the events (a key of the longest length allowed),
+so that a batch the core closed at ``max_batch_bytes`` is under the limit whatever the key."""
+
+
+def encode_body(payloads: Sequence[Mapping[str, Any]], settings: AmplitudeSettings) -> bytes:
+    """The request body; uses the events the core already encoded when it hands over a
+    :class:`deliverator.PayloadBatch`."""
+    prefix = _prefix(settings.api_key.reveal(), settings.min_id_length)
+    if isinstance(payloads, PayloadBatch):
+        return prefix + encode_items(payloads) + SUFFIX
+    return prefix + b",".join(_encode_event(item) for item in payloads) + SUFFIX
+
+
+def _encode_event(item: Mapping[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(item)
+    except TypeError:
+        # orjson refuses integers beyond 64 bits; the standard library writes their digits.
+        return json.dumps(item, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def post_events(payloads: Sequence[Mapping[str, Any]], settings: AmplitudeSettings, http: HttpClient) -> HttpResponse:
+    """Exactly one ``POST {base}/2/httpapi``; the core judges the answer and retries."""
+    headers = {"Content-Type": "application/json", "Accept": "*/*", "User-Agent": USER_AGENT}
+    return http.post(settings.base_url + PATH, body=encode_body(payloads, settings), headers=headers)

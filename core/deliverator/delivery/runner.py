@@ -33,7 +33,7 @@ from deliverator.destination import Destination
 from deliverator.errorcodes import ErrorCode
 from deliverator.errorhandling import ErrorHandlerConfig, RequestPacer, RetryPolicy
 from deliverator.http import HttpClient, HttpResponse
-from deliverator.multistatus import MultiStatusResponse, SuccessResponse
+from deliverator.multistatus import ErrorResponse, IgnoredResponse, MultiStatusResponse, SuccessResponse
 from deliverator.responsetext import body_for_outcome
 
 _PROGRESS_EVERY_S = 0.2
@@ -260,8 +260,10 @@ class DeliveryRun:
                 )
             elif type(result) is SuccessResponse:
                 writer.delivered(item, result.status, result.sent, result.body)
+            elif type(result) is IgnoredResponse:
+                writer.ignored(item, result.status, result.reason, result.body)
             else:
-                assert not isinstance(result, SuccessResponse)
+                assert isinstance(result, ErrorResponse)
                 failure = Failure(result.status, result.errortype, result.errormessage, result.body)
                 if result.retryable:
                     self._retry(item, failure, response, None)

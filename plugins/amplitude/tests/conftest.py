@@ -1,15 +1,20 @@
 """Fixtures for the Amplitude plugin's tests: a real HTTP client, one emulator per module
-(emptied for each test), and helpers to post raw bodies to it."""
+(emptied for each test) and helpers to post raw bodies to it, and a scripted loopback server
+to send one batch through the plugin and see what the core makes of the answer."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
+import attrs
 import orjson
 import pytest
 
 from deliverator import HttpClient, HttpResponse
+from deliverator.destination import Destination, Judgement
+from deliverator.testing import RecordedRequest, ScriptedResponse, ScriptedServer
+from deliverator_amplitude import plugin
 from deliverator_amplitude.emulator import Emulator, Faults
 
 API_KEY = "amp-TOPSECRET-7c1e55d0c9"
@@ -89,5 +94,70 @@ def upload_to(http: HttpClient) -> Any:
 
     def send(emulator: Emulator, events: list[dict[str, Any]] | None = None, body: Any = None) -> HttpResponse:
         return upload(http, emulator.url, events, body)
+
+    return send
+
+
+class Switchboard:
+    """One scripted loopback server for the session, answering each test with the answer it
+    loads (starting a server per test would cost most of these tests' time)."""
+
+    def __init__(self) -> None:
+        self.answer = ScriptedResponse()
+        self.requests: list[RecordedRequest] = []
+        self.server = ScriptedServer(self._respond)
+
+    def _respond(self, request: RecordedRequest) -> ScriptedResponse:
+        self.requests.append(request)
+        return self.answer
+
+
+@pytest.fixture(scope="session")
+def switchboard() -> Iterator[Switchboard]:
+    """The session's scripted server."""
+    board = Switchboard()
+    board.server.start()
+    yield board
+    board.server.stop()
+
+
+@attrs.frozen(kw_only=True)
+class Exchange:
+    """One batch sent through the plugin to a scripted answer, and what the core made of it."""
+
+    payloads: list[dict[str, Any]]
+    requests: list[RecordedRequest]
+    judgement: Judgement
+
+
+def track_events(count: int) -> list[dict[str, Any]]:
+    """``count`` distinct track events of users ``user-000`` ..."""
+    return [
+        {
+            "type": "track",
+            "userId": f"user-{n:03d}",
+            "event": "Song Played",
+            "messageId": f"msg-{n}",
+            "timestamp": "2024-04-05T10:11:12.345Z",
+        }
+        for n in range(count)
+    ]
+
+
+@pytest.fixture
+def exchange(switchboard: Switchboard, http: HttpClient) -> Any:
+    """``exchange(status, body, events=None, **settings)``: build the payloads of ``events``
+    (default: three track events), send them to a server answering ``status`` with ``body``
+    (a value sent as JSON, or bytes as they are) and return what the core judged."""
+
+    def send(status: int, body: Any = None, events: list[dict[str, Any]] | None = None, **settings: Any) -> Exchange:
+        switchboard.answer = ScriptedResponse(status=status, body=body)
+        switchboard.requests = []
+        table = {"api_key": API_KEY, "endpoint": switchboard.server.url, **settings}
+        destination = Destination.from_plugins([("amplitude", plugin)], table)
+        payloads = [destination.build_payload(event) for event in (events or track_events(3))]
+        response = destination.send_batch(payloads, http)
+        judgement = destination.judge(payloads, response, None)
+        return Exchange(payloads=payloads, requests=list(switchboard.requests), judgement=judgement)
 
     return send

@@ -16,9 +16,23 @@ from deliverator.destination import new_plugin_manager, register_checked
 from deliverator.discovery import DESTINATIONS_GROUP, InstalledPlugin, installed
 from deliverator.errors import PluginError
 
+DEFAULT_DEMO = "customerio"
+"""The destination whose demo plain ``deliverator demo`` runs, when it is installed."""
 
-def _demo_plugin() -> InstalledPlugin | None:
-    for plugin in installed(DESTINATIONS_GROUP):
+
+def _demo_plugin(name: str | None) -> InstalledPlugin | None:
+    """The destination to demo: ``name``, else Customer.io, else the first installed one with
+    a demo (sorted by name)."""
+    plugins = installed(DESTINATIONS_GROUP)
+    if name is not None:
+        chosen = [plugin for plugin in plugins if plugin.name == name]
+        if not chosen:
+            known = ", ".join(plugin.name for plugin in plugins) or "none"
+            fail(f"no destination named {name!r} is installed (installed: {known})")
+        plugins = chosen
+    else:
+        plugins = sorted(plugins, key=lambda plugin: plugin.name != DEFAULT_DEMO)
+    for plugin in plugins:
         try:
             module = plugin.load()
         except PluginError as exc:
@@ -26,6 +40,8 @@ def _demo_plugin() -> InstalledPlugin | None:
             continue
         if hasattr(module, "demo_environment"):
             return plugin
+    if name is not None:
+        fail(f"destination {name!r} offers no demo")
     return None
 
 
@@ -37,10 +53,17 @@ def _demo_plugin() -> InstalledPlugin | None:
     help="Folder for the outcome and dead-letter files (default: a new temporary folder).",
 )
 @click.option("--no-progress", is_flag=True, help="Do not show a progress bar.")
-def command(output: str | None, no_progress: bool) -> None:
+@click.option(
+    "--destination",
+    "destination",
+    default=None,
+    metavar="NAME",
+    help=f"Which installed destination's demo to run (default: {DEFAULT_DEMO}).",
+)
+def command(output: str | None, no_progress: bool, destination: str | None) -> None:
     """Start a destination's emulator on a free loopback port, deliver its bundled sample stream
     (with some invalid events), and print what happened to every event."""
-    plugin = _demo_plugin()
+    plugin = _demo_plugin(destination)
     if plugin is None:
         fail(
             "no destination with a demo is installed: install one (e.g. pip install -e plugins/customerio) "

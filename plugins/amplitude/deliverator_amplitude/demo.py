@@ -7,7 +7,7 @@ a reason). Some are wrong on purpose, so the demo shows each way an event can en
 
 - :data:`SHORT_IDS` events whose ``userId`` is shorter than ``min_id_length`` and
   :data:`BAD_TIMES` events whose ``timestamp`` is not a time: refused before sending;
-- :data:`PLACEHOLDER_IDS` events whose ``userId`` is ``"null"``: only Amplitude (here the
+- :data:`PLACEHOLDER_IDS` events whose ``userId`` is ``"anonymous"`` (a placeholder): only Amplitude (here the
   emulator) refuses those, with a 400 naming them, and the other events of those batches are
   sent again.
 """
@@ -42,7 +42,7 @@ def sample_events() -> list[dict[str, Any]]:
         events[next(spots)]["timestamp"] = "next tuesday"
     for _ in range(PLACEHOLDER_IDS):
         spot = events[next(spots)]
-        spot["userId"] = "null"
+        spot["userId"] = "anonymous"
         spot.pop("anonymousId", None)
     return events
 
@@ -63,7 +63,7 @@ def _event(n: int) -> dict[str, Any]:
         "context": {"ip": f"203.0.113.{n % USERS + 1}", "locale": "en-GB", "app": {"version": "4.2.0"}},
     }
     every = TOTAL_EVENTS // GROUPS_AND_ALIASES
-    if n % every == 7:
+    if n % every == 3:
         if (n // every) % 2:
             return {**base, "type": "group", "groupId": f"family-plan-{n % 5}", "traits": {"plan": "family"}}
         return {**base, "type": "alias", "previousId": f"device-{n % USERS:03d}-web"}

@@ -57,11 +57,16 @@ def amp_event(number: int, **fields: Any) -> dict[str, Any]:
 
 
 def upload(
-    http: HttpClient, url: str, events: list[dict[str, Any]] | None = None, body: Any = None, **extra: Any
+    http: HttpClient,
+    url: str,
+    events: list[dict[str, Any]] | None = None,
+    body: Any = None,
+    api_key: str = API_KEY,
+    **extra: Any,
 ) -> HttpResponse:
-    """POST ``events`` (with the test key) or a raw ``body`` (bytes sent as they are) to ``/2/httpapi``."""
+    """POST ``events`` (with ``api_key``) or a raw ``body`` (bytes sent as they are) to ``/2/httpapi``."""
     if body is None:
-        body = {"api_key": API_KEY, "events": events or [], **extra}
+        body = {"api_key": api_key, "events": events or [], **extra}
     data = body if isinstance(body, bytes) else orjson.dumps(body)
     return http.post(url + "/2/httpapi", body=data, headers={"Content-Type": "application/json"})
 
@@ -70,6 +75,12 @@ def upload(
 def amp_event_fixture() -> Any:
     """Make a valid HTTP V2 event: ``amp_event(number, **fields)`` (a None field is left out)."""
     return amp_event
+
+
+@pytest.fixture(name="upload")
+def upload_fixture() -> Any:
+    """``upload(http, url, events, body=None, api_key=..., **extra)``: POST to any base URL."""
+    return upload
 
 
 @pytest.fixture(name="post")

@@ -32,7 +32,7 @@ from deliverator import (
 )
 from deliverator.clock import FakeClock
 from deliverator.delivery import DeliveryRun, RunOptions
-from deliverator.delivery.writer import OutcomeWriter
+from deliverator.delivery.sinks import StreamSink
 from deliverator.destination import Destination, Judgement
 from deliverator.errorhandling import ErrorHandlerConfig, RequestPacer, error_handler_plugin, parse_error_handler
 from deliverator.outcomes import read_outcomes
@@ -274,7 +274,7 @@ def test_partial_success_on_a_400_and_ignored_items_through_a_real_run() -> None
             target,
             HttpClient(),
             RunOptions(batch_size=10, concurrency=1, linger_s=0.01),
-            OutcomeWriter(results, io.BytesIO()),
+            StreamSink(results, io.BytesIO()),
             ErrorHandlerConfig(),
             clock=clock,
             pacer=RequestPacer(clock),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from deliverator.classification import Action
 from deliverator.clock import Clock
-from deliverator.delivery.channels import SENT, UNSENT, Channels
+from deliverator.delivery.channels import Channels, Sent, Unsent
 from deliverator.destination import Destination
 from deliverator.encoded import PayloadBatch
 from deliverator.errorhandling import RequestPacer
@@ -37,12 +37,13 @@ class Sender:
         batches = self._channels.batches
         results = self._channels.results
         stop = self._channels.stop
+        halt = self._channels.halt
         while True:
             batch = batches.get()
             if batch is None:
                 return
-            if stop.is_set():
-                results.put((UNSENT, batch))
+            if stop.is_set() or halt.is_set():
+                results.put(Unsent(batch))
                 continue
             self._pacer.acquire()
             now = self._clock.monotonic()
@@ -59,8 +60,10 @@ class Sender:
                 error = exc
             judgement = self._destination.judge(payloads, response, error)
             classification, statuses = judgement.classification, judgement.statuses
+            if classification.stops_run:
+                halt.set()  # at once: no sender starts another request (the coordinator stops the rest)
             if classification.action is Action.RATE_LIMITED:
                 self._pacer.on_rate_limited()
             elif classification.action is Action.SUCCESS:
                 self._pacer.on_success()
-            results.put((SENT, batch, response, error, classification, statuses))
+            results.put(Sent(batch, response, error, classification, statuses))

@@ -36,9 +36,12 @@ backoff_strategies = [{{ type = "constant", backoff_time_in_seconds = 0.01 }}]
 """
 
 
-def stream(count: int, placeholders: tuple[int, ...] = (), short: tuple[int, ...] = ()) -> list[dict[str, Any]]:
+def stream(
+    count: int, placeholders: tuple[int, ...] = (), short: tuple[int, ...] = (), ignored: tuple[int, ...] = ()
+) -> list[dict[str, Any]]:
     """``count`` events of 12 users: tracks, pages, screens and identifies; ``placeholders``
-    get the userId "anonymous" (Amplitude refuses it), ``short`` a userId under 5 characters."""
+    get the userId "anonymous" (Amplitude refuses it), ``short`` a userId under 5 characters,
+    ``ignored`` become group and alias calls."""
     events: list[dict[str, Any]] = []
     for n in range(count):
         event: dict[str, Any] = {
@@ -46,12 +49,16 @@ def stream(count: int, placeholders: tuple[int, ...] = (), short: tuple[int, ...
             "userId": f"user-{n % 12:03d}",
             "timestamp": 1_712_311_872 + n,
         }
-        kind = ("track", "track", "page", "screen", "identify")[n % 5]
+        kind = ("group", "alias")[n % 2] if n in ignored else ("track", "track", "page", "screen", "identify")[n % 5]
         event["type"] = kind
         if kind == "track":
             event.update(event="Song Played", properties={"n": n})
         elif kind == "identify":
             event["traits"] = {"plan": "free"}
+        elif kind == "group":
+            event["groupId"] = "band-1"
+        elif kind == "alias":
+            event["previousId"] = "old-id-1"
         else:
             event["name"] = "Home"
         if n in placeholders:
@@ -94,7 +101,7 @@ def deliver(tmp_path: Path, url: str, events: list[dict[str, Any]], name: str = 
 
 def test_every_event_ends_once_and_is_held_once_despite_faults(tmp_path: Path) -> None:
     faults = Faults(error_ratio=0.2, accept_then_error_ratio=0.15, seed=3)
-    events = stream(150, placeholders=(7, 88), short=(40,))
+    events = stream(150, placeholders=(7, 88), short=(40,), ignored=(20, 21))
     with Emulator(api_key=KEY, faults=faults) as emulator:
         proc, outcomes = deliver(tmp_path, emulator.url, events)
         kept = Counter(e["insert_id"] for e in emulator.kept())
@@ -107,7 +114,10 @@ def test_every_event_ends_once_and_is_held_once_despite_faults(tmp_path: Path) -
     for index in (7, 88):
         assert outcomes[index]["status"] == 400 and outcomes[index]["errortype"] == "PAYLOAD_VALIDATION_FAILED"
         assert "user_id invalid" in outcomes[index]["errormessage"]
-    delivered = [o for i, o in outcomes.items() if i not in failed]
+    for index in (20, 21):
+        assert outcomes[index]["outcome"] == "ignored" and outcomes[index]["attempts"] == 0
+        assert outcomes[index]["sent"] is None and "not sent" in outcomes[index]["errormessage"]
+    delivered = [o for i, o in outcomes.items() if i not in failed | {20, 21}]
     assert all(o["outcome"] == "delivered" for o in delivered)
     assert sorted(kept) == sorted(o["sent"]["insert_id"] for o in delivered)
     assert set(kept.values()) == {1}
@@ -147,6 +157,9 @@ def test_insert_ids_are_the_same_on_a_re_run_so_nothing_is_held_twice(tmp_path: 
 def test_a_wrong_api_key_stops_the_run_with_a_config_error(tmp_path: Path) -> None:
     with Emulator(api_key="another-project-key") as emulator:
         proc, outcomes = deliver(tmp_path, emulator.url, stream(30), batch_size=10)
+        requests = emulator.stats().requests
     assert proc.returncode == 1
+    assert requests <= 2  # at most the requests already in flight: the run stopped
+    assert any("stopped" in o["errormessage"] and o["attempts"] == 0 for o in outcomes.values())
     assert all(o["outcome"] == "failed" and o["errortype"] == "INVALID_AUTHENTICATION" for o in outcomes.values())
     assert KEY not in proc.stdout + proc.stderr + (tmp_path / "run.jsonl").read_text()

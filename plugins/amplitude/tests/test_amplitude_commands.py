@@ -4,12 +4,15 @@ runs."""
 
 from __future__ import annotations
 
+import json
 import queue
 import re
 import signal
 import subprocess
 import sys
 import threading
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,3 +124,21 @@ def test_demo_names_the_installed_destinations_when_asked_for_an_unknown_one() -
     assert result.exit_code == 2
     assert "no destination named 'nope' is installed" in result.output
     assert "amplitude" in result.output and "customerio" in result.output
+
+
+def test_the_amplitude_demo_ends_every_event_on_the_path_it_was_meant_to_take(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["demo", "--destination", "amplitude", "--output", str(tmp_path), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    outcomes = [json.loads(line) for line in (tmp_path / "demo.results.jsonl").read_text().splitlines()]
+    unsent = demo.SHORT_IDS + demo.BAD_TIMES
+    counts = Counter(o["outcome"] for o in outcomes)
+    assert counts == {
+        "delivered": demo.TOTAL_EVENTS - demo.GROUPS_AND_ALIASES - unsent - demo.PLACEHOLDER_IDS,
+        "failed": unsent + demo.PLACEHOLDER_IDS,
+        "ignored": demo.GROUPS_AND_ALIASES,
+    }
+    failed = [o for o in outcomes if o["outcome"] == "failed"]
+    assert {o["errortype"] for o in failed} == {"PAYLOAD_VALIDATION_FAILED"}
+    assert sum(o["attempts"] == 0 for o in failed) == unsent
+    assert all("user_id invalid" in o["errormessage"] for o in failed if o["attempts"])
+    assert f"the emulator holds {counts['delivered']} distinct delivered items" in result.output

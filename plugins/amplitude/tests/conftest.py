@@ -12,8 +12,7 @@ import orjson
 import pytest
 
 from deliverator import HttpClient, HttpResponse
-from deliverator.destination import Destination, Judgement
-from deliverator.testing import RecordedRequest, ScriptedResponse, ScriptedServer
+from deliverator.testing import Judgement, RecordedRequest, ScriptedResponse, ScriptedServer, load_destination
 from deliverator_amplitude import plugin
 from deliverator_amplitude.emulator import Emulator, Faults
 
@@ -165,7 +164,7 @@ def exchange(switchboard: Switchboard, http: HttpClient) -> Any:
         switchboard.answer = ScriptedResponse(status=status, body=body)
         switchboard.requests = []
         table = {"api_key": API_KEY, "endpoint": switchboard.server.url, **settings}
-        destination = Destination.from_plugins([("amplitude", plugin)], table)
+        destination = load_destination(plugin, table)
         payloads = [destination.build_payload(event) for event in (events or track_events(3))]
         response = destination.send_batch(payloads, http)
         judgement = destination.judge(payloads, response, None)

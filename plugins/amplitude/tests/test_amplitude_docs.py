@@ -12,7 +12,7 @@ import pytest
 
 from deliverator import Secret
 from deliverator.config import parse_config
-from deliverator.destination import Destination
+from deliverator.testing import load_destination
 from deliverator_amplitude import plugin
 from deliverator_amplitude.emulator.cli import command
 from deliverator_amplitude.payloads import build_event
@@ -29,7 +29,7 @@ def blocks(language: str) -> list[str]:
 def test_every_config_example_loads_as_an_amplitude_destination(example: str) -> None:
     config = parse_config(tomllib.loads(example), {"AMPLITUDE_API_KEY": "0123456789abcdef0123456789abcdef"})
     assert config.destination.name == "amplitude"
-    destination = Destination.from_plugins([("amplitude", plugin)], config.destination.settings)
+    destination = load_destination(plugin, config.destination.settings)
     assert destination.settings.api_key.reveal() == "0123456789abcdef0123456789abcdef"
 
 

@@ -7,14 +7,17 @@ from typing import Any
 import pytest
 
 from deliverator import ConfigError, Secret
-from deliverator.convert import structure_config
+from deliverator.testing import load_destination
+from deliverator_amplitude import plugin
 from deliverator_amplitude.settings import AmplitudeSettings
 
 
 def _structure(**table: Any) -> AmplitudeSettings:
     base: dict[str, Any] = {"api_key": "0123456789abcdef0123456789abcdef"}
     base.update(table)
-    return structure_config(base, AmplitudeSettings, "destination.settings")
+    settings = load_destination(plugin, base).settings
+    assert isinstance(settings, AmplitudeSettings)
+    return settings
 
 
 def test_defaults_are_the_us_host_and_min_id_length_5() -> None:

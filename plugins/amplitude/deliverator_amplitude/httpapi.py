@@ -2,7 +2,9 @@
 
 The body is ``{"api_key": ..., "options": {"min_id_length": N}, "events": [...]}``: Amplitude
 authenticates by the key in the body, so the key leaves its :class:`deliverator.Secret` only
-inside :func:`encode_body`, and nothing here puts the body into a message.
+inside :func:`encode_body`, and nothing here puts the body into a message. Amplitude's answer
+to a wrong key echoes it (``Invalid API key: <key>``), so :func:`post_events` masks the key in
+every answer before the core sees it: it can reach no outcome record, message or log.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from deliverator_amplitude import __version__
 from deliverator_amplitude.settings import MAX_API_KEY_CHARS, MAX_MIN_ID_LENGTH, AmplitudeSettings
 
 PATH: Final = "/2/httpapi"
+MASK: Final = b"********"
 USER_AGENT: Final = f"deliverator/{deliverator.__version__} deliverator-amplitude/{__version__}"
 
 
@@ -52,4 +55,17 @@ def _encode_event(item: Mapping[str, Any]) -> bytes:
 def post_events(payloads: Sequence[Mapping[str, Any]], settings: AmplitudeSettings, http: HttpClient) -> HttpResponse:
     """Exactly one ``POST {base}/2/httpapi``; the core judges the answer and retries."""
     headers = {"Content-Type": "application/json", "Accept": "*/*", "User-Agent": USER_AGENT}
-    return http.post(settings.base_url + PATH, body=encode_body(payloads, settings), headers=headers)
+    response = http.post(settings.base_url + PATH, body=encode_body(payloads, settings), headers=headers)
+    return masked(response, settings.api_key.reveal())
+
+
+def masked(response: HttpResponse, key: str) -> HttpResponse:
+    """``response`` with every copy of ``key`` in its body replaced by ``********`` (also in
+    the JSON form that escapes ``/``)."""
+    body = response.body
+    forms = {key.encode(), key.replace("/", "\\/").encode()}
+    if not key or not any(form in body for form in forms):
+        return response
+    for form in forms:
+        body = body.replace(form, MASK)
+    return HttpResponse(status=response.status, headers=response.headers, body=body, reason=response.reason)

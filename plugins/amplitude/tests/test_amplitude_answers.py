@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from deliverator import Action, ErrorCode, ErrorResponse, FailureType, SuccessResponse
+from deliverator.testing import ScriptedResponse, deliver_events
 
 
 def entries(exchange: Any) -> list[Any]:
@@ -152,10 +153,13 @@ def test_a_refused_key_is_a_config_error_that_stops_the_run(exchange: Any, statu
     assert "check api_key and region" in (classification.errormessage or "")
 
 
-def test_a_key_echoed_by_the_server_is_masked(exchange: Any, api_key: str) -> None:
-    classification = exchange(400, {"code": 400, "error": f"Invalid API key: {api_key}"}).judgement.classification
-    assert api_key not in (classification.errormessage or "")
-    assert "********" in (classification.errormessage or "")
+def test_a_key_echoed_by_the_server_is_masked_before_the_core_sees_the_answer(switchboard: Any, api_key: str) -> None:
+    switchboard.answer = ScriptedResponse(status=400, body={"code": 400, "error": f"Invalid API key: {api_key}"})
+    event = {"type": "track", "userId": "user-1", "event": "x", "messageId": "m-1"}
+    (outcome,) = deliver_events([event], "amplitude", {"api_key": api_key, "endpoint": switchboard.server.url})
+    assert outcome["outcome"] == "failed" and outcome["errortype"] == "INVALID_AUTHENTICATION"
+    assert api_key not in orjson.dumps(outcome).decode()
+    assert outcome["body"] == {"code": 400, "error": "Invalid API key: ********"}
 
 
 def test_413_splits_the_batch(exchange: Any) -> None:

@@ -52,7 +52,7 @@ def test_events_without_insert_id_are_all_kept(emu: Emulator, post: Any, amp_eve
         ({"api_key": KEY}, "Request missing required field", "events"),
         ({"api_key": KEY, "events": [1]}, "Invalid event JSON", None),
         ({"api_key": KEY, "events": [], "options": {"min_id_length": "5"}}, "Invalid JSON request body", None),
-        ({"api_key": "wrong-key", "events": []}, "Invalid API key", None),
+        ({"api_key": "wrong-key", "events": []}, "Invalid API key: wrong-key", None),
     ],
 )
 def test_a_malformed_request_is_refused_as_a_whole(

@@ -2,7 +2,7 @@
 
 ``POST /2/httpapi`` goes through, in order: injected latency and 5xx, the body size limit
 (413), JSON and the request-level checks (400 with ``error`` / ``missing_field``), the API key
-(400 ``Invalid API key``), the event count (413), the event checks (400 naming events by field;
+(400 ``Invalid API key: <the key sent>``), the event count (413), the event checks (400 naming events by field;
 nothing ingested), the per-user limit (429 naming throttled users, devices and events; nothing
 ingested), then ingestion with ``insert_id`` deduplication (200).
 """
@@ -86,7 +86,8 @@ class HttpApi:
         if isinstance(upload, RequestProblem):
             return answers.bad_request(upload.error, upload.missing_field)
         if not hmac.compare_digest(upload.api_key.encode(), self._api_key.encode()):
-            return answers.bad_request("Invalid API key")
+            # Amplitude echoes the key it was sent: a client must not log its answers blindly.
+            return answers.bad_request(f"Invalid API key: {upload.api_key[:200]}")
         if len(upload.events) > MAX_EVENTS:
             return answers.too_large()
         checks = [check_event(event, upload.min_id_length) for event in upload.events]

@@ -100,7 +100,7 @@ def deliver(tmp_path: Path, url: str, events: list[dict[str, Any]], name: str = 
 
 
 def test_every_event_ends_once_and_is_held_once_despite_faults(tmp_path: Path) -> None:
-    faults = Faults(error_ratio=0.2, accept_then_error_ratio=0.15, seed=3)
+    faults = Faults(error_ratio=0.2, accept_then_error_ratio=0.15, latency_s=0.002, seed=3)
     events = stream(150, placeholders=(7, 88), short=(40,), ignored=(20, 21))
     with Emulator(api_key=KEY, faults=faults) as emulator:
         proc, outcomes = deliver(tmp_path, emulator.url, events)
@@ -163,3 +163,17 @@ def test_a_wrong_api_key_stops_the_run_with_a_config_error(tmp_path: Path) -> No
     assert any("stopped" in o["errormessage"] and o["attempts"] == 0 for o in outcomes.values())
     assert all(o["outcome"] == "failed" and o["errortype"] == "INVALID_AUTHENTICATION" for o in outcomes.values())
     assert KEY not in proc.stdout + proc.stderr + (tmp_path / "run.jsonl").read_text()
+
+
+def test_a_413_splits_the_batch_until_it_fits_and_an_event_too_large_alone_fails(tmp_path: Path) -> None:
+    events = stream(24)
+    events[5]["properties"] = {"blob": "x" * 3000}
+    with Emulator(api_key=KEY, max_events=4, max_body_bytes=3000) as emulator:
+        proc, outcomes = deliver(tmp_path, emulator.url, events, batch_size=20)
+        kept = emulator.kept_count()
+        statuses = emulator.stats().by_status
+    assert proc.returncode == 1
+    assert outcomes[5]["outcome"] == "failed" and outcomes[5]["status"] == 413
+    assert outcomes[5]["errortype"] == "PAYLOAD_TOO_LARGE"
+    assert all(o["outcome"] == "delivered" for i, o in outcomes.items() if i != 5)
+    assert kept == 23 and statuses[413] >= 3

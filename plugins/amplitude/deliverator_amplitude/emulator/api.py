@@ -32,10 +32,23 @@ class HttpApi:
     """Answers HTTP V2 requests for one project (one API key), recording into a :class:`Store`.
 
     ``clock`` drives latency, the per-user limit and arrival times (tests pass a FakeClock).
+    ``max_events`` and ``max_body_bytes`` lower the documented limits (the real ones may be
+    lower than documented; a client must split on 413).
     """
 
-    def __init__(self, api_key: str, store: Store, faults: Faults, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        store: Store,
+        faults: Faults,
+        clock: Clock | None = None,
+        *,
+        max_events: int = MAX_EVENTS,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
         self._api_key = api_key
+        self._max_events = max_events
+        self._max_body_bytes = max_body_bytes
         self.store = store
         self._clock = clock or RealClock()
         self._lock = threading.Lock()
@@ -74,7 +87,7 @@ class HttpApi:
         return answer
 
     def _upload(self, body: bytes) -> Answer:
-        if len(body) >= MAX_BODY_BYTES:
+        if len(body) >= self._max_body_bytes:
             return answers.too_large()
         if not body.strip():
             return answers.bad_request("Missing request body")
@@ -88,7 +101,7 @@ class HttpApi:
         if not hmac.compare_digest(upload.api_key.encode(), self._api_key.encode()):
             # Amplitude echoes the key it was sent: a client must not log its answers blindly.
             return answers.bad_request(f"Invalid API key: {upload.api_key[:200]}")
-        if len(upload.events) > MAX_EVENTS:
+        if len(upload.events) > self._max_events:
             return answers.too_large()
         checks = [check_event(event, upload.min_id_length) for event in upload.events]
         upload_ms = int(self._clock.time() * 1000)

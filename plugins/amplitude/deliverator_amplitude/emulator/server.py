@@ -23,7 +23,7 @@ from deliverator_amplitude.emulator import answers
 from deliverator_amplitude.emulator.answers import Answer
 from deliverator_amplitude.emulator.api import HttpApi
 from deliverator_amplitude.emulator.faults import Faults
-from deliverator_amplitude.emulator.limits import MAX_READ_BYTES
+from deliverator_amplitude.emulator.limits import MAX_BODY_BYTES, MAX_EVENTS, MAX_READ_BYTES
 from deliverator_amplitude.emulator.store import Arrival, EmulatorStats, Store
 
 
@@ -33,7 +33,8 @@ class Emulator(LoopbackServer):
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`. ``faults`` may be
     replaced while it runs. ``clock`` drives latency, the per-user limit and the arrival times
-    it records (tests pass the same FakeClock as the run).
+    it records (tests pass the same FakeClock as the run). ``max_events`` and ``max_body_bytes``
+    lower the documented limits of 2000 events and 1 MB, to make it answer 413.
     """
 
     def __init__(
@@ -44,9 +45,13 @@ class Emulator(LoopbackServer):
         port: int = 0,
         faults: Faults | None = None,
         clock: Clock | None = None,
+        max_events: int = MAX_EVENTS,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self._store = Store()
-        self._api = HttpApi(api_key, self._store, faults or Faults(), clock=clock)
+        self._api = HttpApi(
+            api_key, self._store, faults or Faults(), clock, max_events=max_events, max_body_bytes=max_body_bytes
+        )
         super().__init__(self._handler_class(), host, port)
 
     def __repr__(self) -> str:

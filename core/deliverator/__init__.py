@@ -21,10 +21,13 @@ if TYPE_CHECKING:
     from deliverator.hookspecs import hookimpl
     from deliverator.http import Headers, HttpClient, HttpResponse, TransportError
     from deliverator.multistatus import ErrorResponse, IgnoredResponse, MultiStatusResponse, SuccessResponse
+    from deliverator.pipeline import Pipeline, deliver
     from deliverator.secret import Secret
     from deliverator.spec import CheckResult, DemoSetup, DestinationSpec
 
 _EXPORTS: dict[str, str] = {
+    "Pipeline": "deliverator.pipeline",
+    "deliver": "deliverator.pipeline",
     "Action": "deliverator.classification",
     "Classification": "deliverator.classification",
     "FailureType": "deliverator.classification",
@@ -73,12 +76,14 @@ __all__ = [
     "MultiStatusResponse",
     "PayloadBatch",
     "PayloadValidationError",
+    "Pipeline",
     "PluginError",
     "RealClock",
     "Secret",
     "SuccessResponse",
     "TransportError",
     "__version__",
+    "deliver",
     "encode_items",
     "hookimpl",
 ]

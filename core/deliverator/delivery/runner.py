@@ -103,6 +103,7 @@ class DeliveryRun:
             overhead_bytes=spec.batch_overhead_bytes,
         )
         self._channels = Channels(options.concurrency, self._batcher.max_items)
+        self._uncommitted: list[threading.Event] = []
         self._schedule = RetrySchedule()
         self._cancel_requested = threading.Event()
         self._stop: Stop | None = None
@@ -133,6 +134,9 @@ class DeliveryRun:
         assert not isinstance(source, IO)
         self._source = source
         channels = self._channels
+        # A resumable run lets each sender start its next request only once the outcomes of
+        # its last one are committed: a crash then re-sends at most the requests in flight.
+        channels.gated = source.resumable
         preparer = Preparer(self._destination, self._batcher, channels, self._clock)
         self._preparer = preparer
         threads = [threading.Thread(target=preparer.run, args=(source,), name="deliverator-reader", daemon=True)]
@@ -149,6 +153,7 @@ class DeliveryRun:
         finally:
             for _ in range(self._options.concurrency):
                 channels.batches.put(None)
+            self._release_senders()
         if self.summary.output_error is None:
             try:
                 self._sink.close(finished)
@@ -226,6 +231,7 @@ class DeliveryRun:
                 except queue.Empty:
                     break
             self._sink.commit()
+            self._release_senders()
             if self._progress is not None:
                 wall = clock.monotonic()
                 if wall - last_progress >= _PROGRESS_EVERY_S:
@@ -235,6 +241,12 @@ class DeliveryRun:
         if self._progress is not None:
             self._progress(self.summary, getattr(source, "bytes_read", 0))
         return reader_done is not None and reader_done.exhausted and not self.summary.released
+
+    def _release_senders(self) -> None:
+        """What the answers decided is committed: their senders may send again."""
+        for committed in self._uncommitted:
+            committed.set()
+        self._uncommitted.clear()
 
     def _timeout(self, now: float, reader_done: bool) -> float | None:
         deadlines = []
@@ -256,6 +268,8 @@ class DeliveryRun:
         kind = type(message)
         if kind is Sent:
             assert isinstance(message, Sent)
+            if message.committed is not None:
+                self._uncommitted.append(message.committed)
             if id(message.batch) in self._abandoned:
                 return
             self._channels.settle(message.batch)

@@ -77,6 +77,17 @@ def _wait_for(condition: object, proc: subprocess.Popen[bytes], limit_s: float =
         time.sleep(0.005)
 
 
+def _settle(service: Recorder, quiet_s: float = 0.3, limit_s: float = 10) -> None:
+    """Wait until the killed process's last requests, already on the wire, have all reached the
+    server: counting what the next run re-sends starts only from there."""
+    deadline = time.monotonic() + limit_s
+    seen, since = service.requests, time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet_s:
+        time.sleep(0.02)
+        if service.requests != seen:
+            seen, since = service.requests, time.monotonic()
+
+
 def _results(path: Path) -> list[dict[str, object]]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines()]
 
@@ -103,6 +114,7 @@ def test_kill_9_at_random_points_then_the_same_command_delivers_every_event_once
                     _wait_for(lambda target=target: service.requests >= target, proc)  # type: ignore[misc]  # bound default
                     proc.send_signal(signal.SIGKILL)
                     proc.communicate(timeout=30)
+                    _settle(service)
                     kills.append(target)
                 else:
                     final = run_cli(args, env, timeout=120)

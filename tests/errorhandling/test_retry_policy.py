@@ -342,3 +342,21 @@ def test_the_default_backoff_answers_when_a_configured_header_strategy_finds_no_
     config = ErrorHandlerConfig(backoff_strategies=(WaitTimeFromHeader(header="X-Wait"),))
     p = RetryPolicy(config, clock, fallback=(ConstantBackoff(backoff_time_in_seconds=3),))
     assert [d.seconds for d in run_waits(p, clock, response(503), retries=2)] == [3, 3]
+
+
+def test_an_items_own_minimum_wait_raises_the_wait_like_retry_after() -> None:
+    clock = FakeClock()
+    decision = policy(clock).next_wait(
+        retry_number=1, response=response(429), error=None, first_attempt_at=0.0, at_least_s=30.0
+    )
+    assert decision.give_up is None
+    assert decision.seconds == 30.0
+
+
+def test_an_items_minimum_wait_beyond_max_time_gives_up_instead_of_holding_the_run() -> None:
+    clock = FakeClock()
+    decision = policy(clock, max_time=600.0).next_wait(
+        retry_number=1, response=response(429), error=None, first_attempt_at=0.0, at_least_s=86_400.0
+    )
+    assert decision.give_up is not None
+    assert "86400.0 s" in decision.give_up and "600.0 s of max_time" in decision.give_up

@@ -476,6 +476,7 @@ class DeliveryRun:
             response=response,
             error=error,
             first_attempt_at=item.first_sent_at if item.first_sent_at is not None else now,
+            at_least_s=at_least_s,
         )
         if decision.give_up:
             self._fail(
@@ -486,7 +487,7 @@ class DeliveryRun:
             return
         item.retries += 1
         self.summary.retried_items += 1
-        self._schedule.push(item, now + max(decision.seconds, at_least_s))
+        self._schedule.push(item, now + decision.seconds)
         self._channels.waiting(1)
 
     def _release_due_retries(self, now: float, flush: bool) -> None:

@@ -55,6 +55,7 @@ class RetryPolicy:
         response: HttpResponse | None,
         error: BaseException | None,
         first_attempt_at: float,
+        at_least_s: float = 0.0,
     ) -> WaitDecision:
         """The wait before retry ``retry_number`` (1 for the first retry).
 
@@ -63,6 +64,9 @@ class RetryPolicy:
         the server's ``Retry-After`` and capped by what is left of ``max_time``. It gives up when
         no time is left, when ``Retry-After`` needs more than is left, or when a header
         strategy's wait reaches its ``max_waiting_time_in_seconds``. Never negative.
+        ``at_least_s`` is the destination's own minimum for one item (``retry_after_s``): it
+        binds like ``Retry-After``, so an item asked to wait longer than ``max_time`` allows
+        fails now instead of holding the run.
         """
         attempt = max(1, retry_number)
         max_time = self.config.max_time
@@ -89,6 +93,14 @@ class RetryPolicy:
                     f"{left:.1f} s of max_time ({max_time:g} s) are left",
                 )
             seconds = max(seconds, required)
+        if at_least_s > 0:
+            if at_least_s > left:
+                return WaitDecision(
+                    0.0,
+                    give_up=f"gave up: the destination asked to wait {at_least_s:.1f} s before sending this "
+                    f"event again but only {left:.1f} s of max_time ({max_time:g} s) are left",
+                )
+            seconds = max(seconds, at_least_s)
         return WaitDecision(_within(started, min(seconds, left), deadline))
 
     def _strategy_wait(self, attempt: int, response: HttpResponse | None, now: float) -> WaitDecision:

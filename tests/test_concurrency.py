@@ -1,18 +1,23 @@
 """The concurrency limiter: its AIMD rules step by step on a virtual clock, and, as whole
 behaviour, simulated destinations (a knee where requests start queueing, a request-rate limit
-answering 429) driven through virtual time. No real waiting and no timing asserts."""
+answering 429) driven through virtual time; then the config and one real run on loopback.
+No real waiting and no timing asserts."""
 
 from __future__ import annotations
 
 import heapq
+import io
 import random
 import threading
+from types import ModuleType
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from deliverator.clock import FakeClock
+from deliverator.config import DEFAULT_MAX_CONCURRENCY, DeliveryConfig, parse_config
+from deliverator.delivery import DeliveryRun, RunOptions
 from deliverator.delivery.concurrency import (
     DECREASE_TOLERANCE,
     PAUSE_AFTER_BACKPRESSURE,
@@ -20,6 +25,13 @@ from deliverator.delivery.concurrency import (
     FixedConcurrency,
     Permit,
 )
+from deliverator.delivery.sinks import StreamSink
+from deliverator.destination import Destination
+from deliverator.errorhandling import ErrorHandlerConfig, RequestPacer
+from deliverator.errors import ConfigError
+from deliverator.http import HttpClient
+from deliverator.testing import ScriptedResponse
+from tests.services import ExampleService, jsonl, track
 
 
 def one_round(limiter: AdaptiveConcurrency, clock: FakeClock, rtt: float, *, backpressure: bool = False) -> None:
@@ -272,3 +284,49 @@ def test_against_a_rate_limit_goodput_is_high_and_refusals_are_few(rate: int, la
     accepted = simulation.sent - simulation.refused
     assert accepted >= 0.85 * rate * seconds  # the ramp-up from one request is in the 30 s
     assert simulation.refused <= 0.05 * simulation.sent
+
+
+# --- configuration and a real run ------------------------------------------------------------
+
+
+def test_concurrency_is_a_number_or_adaptive_with_a_ceiling() -> None:
+    def delivery(table: dict[str, object]) -> DeliveryConfig:
+        return parse_config({"destination": {"name": "example"}, "delivery": table}, {}).delivery
+
+    assert delivery({}).sender_threads == 4 and not delivery({}).adaptive
+    assert delivery({"concurrency": 8}).sender_threads == 8
+    adaptive = delivery({"concurrency": "adaptive"})
+    assert adaptive.adaptive and adaptive.sender_threads == DEFAULT_MAX_CONCURRENCY
+    assert delivery({"concurrency": "adaptive", "max_concurrency": 12}).sender_threads == 12
+    for bad, message in (("fast", 'whole number or "adaptive"'), (0, "greater than 0"), (65, "at most 64"),
+                         (True, 'whole number or "adaptive"')):
+        with pytest.raises(ConfigError, match=message):
+            delivery({"concurrency": bad})
+    with pytest.raises(ConfigError, match="at most 64"):
+        delivery({"concurrency": "adaptive", "max_concurrency": 100})
+
+
+def test_an_adaptive_run_delivers_everything_once_through_429s(example_plugin: ModuleType) -> None:
+    def script(number: int) -> ScriptedResponse | None:
+        return ScriptedResponse(status=429, headers={"Retry-After": "0"}) if number % 4 == 0 else None
+
+    clock = FakeClock()
+    with ExampleService(request_script=script) as service:
+        destination = Destination.from_plugins([("example", example_plugin)], {"endpoint": service.url, "token": "t"})
+        run = DeliveryRun(
+            destination,
+            HttpClient(),
+            RunOptions(batch_size=5, concurrency=8, adaptive_concurrency=True, linger_s=0.05),
+            StreamSink(io.BytesIO(), None),
+            ErrorHandlerConfig(),
+            clock=clock,
+            pacer=RequestPacer(clock),
+        )
+        summary = run.run(io.BytesIO(jsonl([track(i) for i in range(200)])))
+    assert summary.delivered == 200
+    assert set(service.sent.values()) == {1}
+    limiter = run.limiter
+    assert isinstance(limiter, AdaptiveConcurrency)
+    assert limiter.backpressure_count == summary.rate_limited > 0
+    assert limiter.in_flight == 0
+    assert 1 <= limiter.limit <= 8

@@ -59,14 +59,15 @@ class Pipeline:
         self.warnings: tuple[str, ...] = tuple(warnings)
         self.options = RunOptions(
             batch_size=batch_size,
-            concurrency=delivery.concurrency,
+            concurrency=delivery.sender_threads,
+            adaptive_concurrency=delivery.adaptive,
             linger_s=delivery.linger_s,
             max_line_bytes=delivery.max_line_bytes,
             cancel_grace_s=delivery.cancel_grace_s,
         )
         self._clock = clock or RealClock()
         self._http = http_client(self.config)
-        self._pacer = RequestPacer(self._clock, delivery.max_requests_per_second)
+        self._pacer = RequestPacer(self._clock, delivery.max_requests_per_second, delivery.max_requests_burst)
         self._progress = progress
         self._lock = threading.Lock()
         self._run: DeliveryRun | None = None

@@ -54,7 +54,7 @@ def http_client(config: Config) -> HttpClient:
         HttpSettings(
             connect_timeout_s=delivery.connect_timeout_s,
             read_timeout_s=delivery.timeout_s,
-            pool_size=delivery.concurrency,
+            pool_size=delivery.sender_threads,
             ca_bundle=delivery.ca_bundle,
             max_response_bytes=delivery.max_response_bytes,
         )

@@ -41,10 +41,7 @@ from typing import Final, Protocol
 import attrs
 
 from deliverator.clock import Clock
-
-DEFAULT_MAX_CONCURRENCY: Final = 32
-"""The adaptive limit's ceiling when ``max_concurrency`` is not given (and the number of sender
-threads an adaptive run starts)."""
+from deliverator.config import DEFAULT_MAX_CONCURRENCY
 
 INITIAL_LIMIT: Final = 1
 """Where the adaptive limit starts: one request, then one more per good round trip."""
@@ -103,8 +100,12 @@ class ConcurrencyLimiter(Protocol):
         no answer to time, e.g. the request was never made); ``backpressure`` says the
         destination asked us to slow down."""
 
+    def hold_s(self, rtt_s: float | None) -> float:
+        """How long a sender whose request was pushed back keeps its permit before
+        releasing it (0: at once)."""
+
     def close(self) -> None:
-        """Wake every waiting sender; :meth:`acquire` returns False from now on."""
+        """Wake every waiting sender; :meth:`acquire` returns None from now on."""
 
     @property
     def limit(self) -> int:
@@ -132,6 +133,9 @@ class FixedConcurrency:
 
     def release(self, permit: Permit, rtt_s: float | None, backpressure: bool) -> None:
         return None
+
+    def hold_s(self, rtt_s: float | None) -> float:
+        return 0.0
 
     def close(self) -> None:
         self._closed = True

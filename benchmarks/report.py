@@ -159,6 +159,8 @@ def render(report: dict[str, Any], runs: Runs, console: Console) -> None:
     for figure_name, value_text, target, ok in rows:
         targets.add_row(figure_name, value_text, target, _verdict(ok))
     console.print(targets)
+    if report.get("arc"):
+        render_arc(report["arc"], console)
     if retry:
         console.print(
             f"[dim]retry run: {retry['events']:,} events, {retry['requests']:,} requests "
@@ -168,6 +170,40 @@ def render(report: dict[str, Any], runs: Runs, console: Console) -> None:
             f"re-sent; outcomes {retry['outcomes']}, attempts recorded {retry['attempts_recorded']:,} "
             f"vs {retry['item_arrivals']:,} copies received[/dim]"
         )
+
+
+def render_arc(arc: dict[str, Any], console: Console) -> None:
+    """The adaptive-concurrency tables."""
+    fast = arc.get("fast_sink")
+    if fast:
+        table = Table(title="Adaptive concurrency on the fast sink: events/s, median (min-max)", title_justify="left")
+        table.add_column("concurrency")
+        table.add_column("events/s", justify="right")
+        for key, value in fast.items():
+            if isinstance(value, dict):
+                table.add_row(key, Spread(value["min"], value["median"], value["max"]).format())
+        console.print(table)
+        ratio_value = fast["adaptive/best_fixed"]
+        console.print(f"adaptive / best fixed ({fast['best_fixed']}): {ratio_value:.2f} (target >= 0.95) "
+                      f"{_verdict(ratio_value >= 0.95)}")
+    limited = arc.get("rate_limited")
+    if limited:
+        shape = limited["shape"]
+        console.print(
+            f"rate-limited sink ({shape['rate']:.0f} requests/s, burst {shape['burst']:.0f}, "
+            f"{shape['latency_s'] * 1000:.0f} ms): {limited['accepted']:,} accepted, "
+            f"{limited['refused_429']:,} answered 429 = {limited['refused_share']:.1%} of requests (target <= 5 %) "
+            f"{_verdict(limited['refused_share'] <= 0.05)}; goodput {limited['goodput_share']:.2f} x R over the "
+            f"whole run, {limited['goodput_share_while_sending'] or 0:.2f} x R while sending (target >= 0.9) "
+            f"{_verdict(limited['goodput_share'] >= 0.9)}; limit in the second half "
+            f"{limited['limit_second_half']}")
+    bent = arc.get("knee")
+    if bent:
+        shape = bent["shape"]
+        console.print(
+            f"knee sink ({shape['workers']} at once, {shape['service_s'] * 1000:.0f} ms each): limit in the second "
+            f"half {bent['limit_second_half']} against a knee of {shape['workers']}; throughput "
+            f"{bent['throughput_share']:.2f} of the knee's")
 
 
 def write_json(report: dict[str, Any], directory: Path) -> Path:

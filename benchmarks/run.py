@@ -23,6 +23,7 @@ from typing import Any
 
 from rich.console import Console
 
+from arc import fast_sink, knee, rate_limited
 from certs import make_tls_files
 from deliverator_job import deliverator_command, run_a, run_a_sharded
 from events import write_events
@@ -31,11 +32,11 @@ from profiling import format_hot_spots, profile_a
 from report import Runs, render, runs_json, summarise, write_json
 from results import RunResult
 from retries import run_retry_amplification
-from sink import Mode, Sink, TlsFiles
+from sink import Mode, Shape, Sink, TlsFiles
 from startup import measure_startup
 
 HERE = Path(__file__).resolve().parent
-STEPS = ("startup", "C", "C'", "A", "A2", "B'", "B", "rss", "retries")
+STEPS = ("startup", "C", "C'", "A", "A2", "B'", "B", "rss", "retries", "arc")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,6 +55,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs of every runner; each figure is reported as min / median / max")
     parser.add_argument("--startup-runs", type=int, default=5)
+    parser.add_argument("--arc-events", type=int, default=None,
+                        help="events for each adaptive-concurrency run on the shaped sinks (default min(N, 60,000))")
+    parser.add_argument("--arc-rate", type=float, default=200.0, help="requests/s the rate-limited sink allows")
+    parser.add_argument("--charts-dir", type=Path, default=None,
+                        help="also copy the PNG charts here (e.g. docs/images)")
     parser.add_argument("--only", default=",".join(STEPS),
                         help=f"comma-separated steps to run, from {', '.join(STEPS)}")
     parser.add_argument("--quick", action="store_true",
@@ -70,6 +76,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.rss_events = 10 * args.events
     if args.retry_events is None:
         args.retry_events = min(args.events, 100_000)
+    if args.arc_events is None:
+        args.arc_events = min(args.events, 60_000)
     steps = [step.strip() for step in args.only.split(",") if step.strip()]
     unknown = [step for step in steps if step not in STEPS]
     if unknown:
@@ -212,10 +220,31 @@ def benchmark(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
                 retry_input, args.retry_events, work_dir=bench.work, concurrency=args.concurrency,
                 tls_ca=bench.ca_bundle, sink=bench.sink("items", workers=1))
         report["retries"] = retry.to_json()
+    if "arc" in steps:
+        report["arc"] = adaptive_concurrency(args, bench)
     report["runs"] = runs_json(runs)
     report["headline"] = summarise(report, runs)
     render(report, runs, bench.console)
     return report
+
+
+def adaptive_concurrency(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
+    """The adaptive-concurrency runs: fixed vs adaptive on the fast sink, then the shaped sinks."""
+    arc: dict[str, Any] = {}
+    fast_events = min(args.events, 100_000)
+    arc["fast_sink"] = fast_sink(
+        bench.events_file(fast_events), fast_events, repeated=bench.repeated, sink=bench.sink,
+        work_dir=bench.work, ca_bundle=bench.ca_bundle)
+    shaped_input = bench.events_file(args.arc_events)
+    tls = bench.tls if args.transport == "tls" else None
+    with bench.step(f"arc: rate-limited sink, {args.arc_rate:.0f} requests/s, {args.arc_events:,} events"):
+        arc["rate_limited"] = rate_limited(
+            shaped_input, shape=Shape(rate=args.arc_rate, burst=max(1.0, args.arc_rate / 10), latency_s=0.1),
+            work_dir=bench.work, tls=tls, ca_bundle=bench.ca_bundle)
+    with bench.step(f"arc: knee sink, 8 at once, 50 ms, {args.arc_events:,} events"):
+        arc["knee"] = knee(shaped_input, shape=Shape(workers=8, service_s=0.05), work_dir=bench.work, tls=tls,
+                           ca_bundle=bench.ca_bundle)
+    return arc
 
 
 def profile(args: argparse.Namespace, bench: Bench) -> None:
@@ -228,6 +257,25 @@ def profile(args: argparse.Namespace, bench: Bench) -> None:
                           ca_bundle=bench.ca_bundle, out=out)
     bench.console.print(format_hot_spots(spots, args.top), highlight=False, markup=False)
     bench.console.print(f"raw stacks (for flame graphs): {out}")
+
+
+def write_charts(report: dict[str, Any], directory: Path, copy_to: Path | None) -> list[Path]:
+    """The PNG charts of this run (matplotlib is imported only here: a bench dependency)."""
+    from charts import limit_chart, throughput_chart
+
+    setup = report["setup"]
+    written: list[Path] = []
+    if report.get("runs"):
+        title = (f"{setup['events']:,} track events, {setup['transport']} on loopback, "
+                 f"median of {setup['repeat']} run(s), {setup['cpus']} CPUs (shared)")
+        written.append(throughput_chart(report["runs"], directory / "throughput.png", title))
+    if report.get("arc"):
+        written.append(limit_chart(report["arc"], directory / "adaptive-limit.png"))
+    if copy_to is not None:
+        copy_to.mkdir(parents=True, exist_ok=True)
+        for path in written:
+            shutil.copyfile(path, copy_to / path.name)
+    return written
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     path = write_json(report, args.results_dir)
     console.print(f"results written to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    for chart in write_charts(report, args.results_dir, args.charts_dir):
+        console.print(f"chart written to {chart}")
     return 0
 
 

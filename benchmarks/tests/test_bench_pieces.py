@@ -137,3 +137,13 @@ def test_run_result_json_has_rate_and_cpu_per_100k() -> None:
     assert data["events_per_s"] == 40_000.0
     assert data["cpu_s_per_100k"] == 2.5
     assert math.isclose(data["seconds"], 5.0)
+
+
+def test_charts_are_written_as_png_files(tmp_path: Path) -> None:
+    charts = pytest.importorskip("charts", reason="matplotlib is a bench-only dependency (make bench installs it)")
+    runs = {key: {"events_per_s": {"min": 90.0, "median": 100.0, "max": 120.0}} for key in ("A", "B'", "C'")}
+    arc = {"rate_limited": {"shape": {"rate": 200.0, "latency_s": 0.1}, "samples": [[0.05, 1], [0.1, 2]]},
+           "knee": {"shape": {"workers": 8, "service_s": 0.05}, "samples": [[0.05, 1], [0.1, 2]]}}
+    written = [charts.throughput_chart(runs, tmp_path / "t.png", "title"), charts.limit_chart(arc, tmp_path / "l.png")]
+    for path in written:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

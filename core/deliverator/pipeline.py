@@ -67,7 +67,9 @@ class Pipeline:
         )
         self._clock = clock or RealClock()
         self._http = http_client(self.config)
-        self._pacer = RequestPacer(self._clock, delivery.max_requests_per_second, delivery.max_requests_burst)
+        self._pacer = RequestPacer(
+            self._clock, delivery.max_requests_per_second, delivery.max_requests_burst, slow_down=not delivery.adaptive
+        )
         self._progress = progress
         self._lock = threading.Lock()
         self._run: DeliveryRun | None = None

@@ -202,3 +202,11 @@ def test_success_without_rate_limiting_changes_nothing() -> None:
 def test_a_rate_that_is_not_positive_is_refused(rate: float) -> None:
     with pytest.raises(ValueError, match="max_requests_per_second"):
         RequestPacer(FakeClock(), max_requests_per_second=rate)
+
+
+def test_without_slow_down_rate_limiting_is_counted_and_the_rate_kept() -> None:
+    clock = FakeClock()
+    pacer = RequestPacer(clock, max_requests_per_second=8, slow_down=False)
+    pacer.on_rate_limited()
+    assert pacer.rate_limited_count == 1 and pacer.slowdown_count == 0
+    assert pacer.current_rate == 8

@@ -82,12 +82,13 @@ class RequestPacer:
     """
 
     def __init__(self, clock: Clock, max_requests_per_second: float | None = None,
-                 burst: float | None = None) -> None:
+                 burst: float | None = None, *, slow_down: bool = True) -> None:
         if max_requests_per_second is not None and not max_requests_per_second > 0:
             raise ValueError(f"max_requests_per_second must be > 0, got {max_requests_per_second!r}")
         if burst is not None and not burst >= 1:
             raise ValueError(f"burst must be at least 1 request, got {burst!r}")
         self._clock = clock
+        self._slow_down = slow_down
         self._lock = threading.Lock()
         self._ceiling = max_requests_per_second
         self._burst = (burst if burst is not None else default_burst(max_requests_per_second)
@@ -141,9 +142,13 @@ class RequestPacer:
             self._clock.sleep(wait)
 
     def on_rate_limited(self) -> None:
-        """A RATE_LIMITED answer: slow every sender down."""
+        """A RATE_LIMITED answer: slow every sender down (unless ``slow_down`` is off: with
+        adaptive concurrency the limiter answers rate limiting, and two controls reacting to
+        the same 429 would slow the run down twice)."""
         with self._lock:
             self.rate_limited_count += 1
+            if not self._slow_down:
+                return
             now = self._clock.monotonic()
             if self._last_decrease is not None and now - self._last_decrease < DECREASE_COOLDOWN_S:
                 return

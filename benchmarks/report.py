@@ -36,6 +36,7 @@ RATIOS: tuple[tuple[str, str, str], ...] = (
     ("A/C'", "A", "C'"),
     ("A/C", "A", "C"),
     ("A x 2/C'", "Ax2", "C'"),
+    ("A x 2/B'", "Ax2", "B'"),
 )
 ROW_ORDER: tuple[str, ...] = ("A", "Ax2", "C'", "B'", "B'x4", "B", "C", "A10")
 

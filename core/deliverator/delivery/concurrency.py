@@ -161,7 +161,8 @@ class AdaptiveConcurrency:
         self._limit = max(1, min(initial, max_concurrency))
         self._in_flight = 0
         self._closed = False
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()
+        self._waiters: collections.deque[_Waiter] = collections.deque()
         self._window_start = clock.monotonic()
         self._window_rtt_sum = 0.0
         self._window_rtts = 0
@@ -198,18 +199,34 @@ class AdaptiveConcurrency:
         return self._recent[0][1] if self._recent else None
 
     def acquire(self) -> Permit | None:
-        with self._changed:
-            while self._in_flight >= self._limit and not self._closed:
-                self._changed.wait()
+        """A permit at once when one is free and nobody waits; otherwise wait in line. The
+        line is first come, first served and a permit given back goes straight to the first
+        in it: a sender is woken only when it has a permit, never to find none and wait again
+        (each such wake-up is a trip through the GIL)."""
+        with self._lock:
             if self._closed:
                 return None
-            self._in_flight += 1
-            if self._in_flight >= self._limit:
-                self._window_reached = True
-            return Permit(self._clock.monotonic())
+            if self._in_flight < self._limit and not self._waiters:
+                self._take()
+                return Permit(self._clock.monotonic())
+            waiter = _Waiter()
+            self._waiters.append(waiter)
+        waiter.wait()
+        return Permit(self._clock.monotonic()) if waiter.granted else None
+
+    def _take(self) -> None:
+        self._in_flight += 1
+        if self._in_flight >= self._limit:
+            self._window_reached = True
+
+    def _grant(self) -> None:
+        """Hand free permits to the senders waiting in line."""
+        while self._waiters and self._in_flight < self._limit:
+            self._take()
+            self._waiters.popleft().wake(granted=True)
 
     def release(self, permit: Permit, rtt_s: float | None, backpressure: bool) -> None:
-        with self._changed:
+        with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
             if backpressure:
                 self.backpressure_count += 1
@@ -223,17 +240,15 @@ class AdaptiveConcurrency:
                 self._window_rtt_sum += rtt_s
                 self._window_rtts += 1
             now = self._clock.monotonic()
-            before = self._limit
             if self._window_over(permit, now):
                 self._adjust(now)
-            # One permit came back; a raised limit frees one more. Waking more senders than
-            # there are permits would only have them fight for the GIL and wait again.
-            self._changed.notify(1 + max(0, self._limit - before))
+            self._grant()
 
     def close(self) -> None:
-        with self._changed:
+        with self._lock:
             self._closed = True
-            self._changed.notify_all()
+            while self._waiters:
+                self._waiters.popleft().wake(granted=False)
 
     def hold_s(self, rtt_s: float | None) -> float:
         """How long a sender whose request was pushed back should keep its permit before
@@ -310,3 +325,20 @@ class AdaptiveConcurrency:
         while recent[0][0] < now - BASELINE_S:
             recent.popleft()
 
+
+
+class _Waiter:
+    """One sender waiting in line for a permit."""
+
+    __slots__ = ("_event", "granted")
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.granted = False
+
+    def wait(self) -> None:
+        self._event.wait()
+
+    def wake(self, *, granted: bool) -> None:
+        self.granted = granted
+        self._event.set()

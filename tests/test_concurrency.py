@@ -10,6 +10,7 @@ import io
 import math
 import random
 import threading
+from collections.abc import Callable
 from types import ModuleType
 
 import pytest
@@ -38,11 +39,17 @@ from tests.services import ExampleService, jsonl, track
 
 def one_round(limiter: AdaptiveConcurrency, clock: FakeClock, rtt: float, *, backpressure: bool = False) -> None:
     """Fill the limit, let one round trip pass, answer every request."""
-    permits = [limiter.acquire() for _ in range(limiter.limit)]
+    permits = [started(limiter) for _ in range(limiter.limit)]
     clock.advance(rtt)
     for permit in permits:
-        assert permit is not None
         limiter.release(permit, rtt, backpressure)
+
+
+def started(limiter: AdaptiveConcurrency) -> Permit:
+    """A permit whose request has just gone (as a sender takes and uses one)."""
+    permit = limiter.acquire()
+    assert permit is not None
+    return limiter.started(permit)
 
 
 def test_the_limit_starts_at_one_and_doubles_per_good_round_trip_until_the_first_decrease() -> None:
@@ -78,8 +85,7 @@ def test_the_limit_does_not_grow_when_it_is_never_reached() -> None:
     clock = FakeClock()
     limiter = AdaptiveConcurrency(clock, max_concurrency=8, initial=4)
     for _ in range(20):
-        permit = limiter.acquire()
-        assert permit is not None
+        permit = started(limiter)
         clock.advance(0.05)
         limiter.release(permit, 0.05, False)
     assert limiter.limit == 4
@@ -95,14 +101,12 @@ def test_backpressure_multiplies_the_limit_down_never_below_one() -> None:
     limiter = AdaptiveConcurrency(clock, max_concurrency=64, initial=60)
     end_slow_start(limiter, clock)
     assert limiter.limit == 30
-    permit = limiter.acquire()
-    assert permit is not None
+    permit = started(limiter)
     clock.advance(0.05)
     limiter.release(permit, 0.01, True)
     assert limiter.limit == math.floor(30 * DECREASE_RATIO)
     for _ in range(40):
-        permit = limiter.acquire()
-        assert permit is not None
+        permit = started(limiter)
         clock.advance(0.05)
         limiter.release(permit, 0.01, True)
     assert limiter.limit == 1
@@ -114,10 +118,9 @@ def test_answers_to_requests_sent_before_a_decrease_do_not_decrease_again() -> N
     limiter = AdaptiveConcurrency(clock, max_concurrency=64, initial=40)
     end_slow_start(limiter, clock)
     assert limiter.limit == 20
-    permits = [limiter.acquire() for _ in range(20)]
+    permits = [started(limiter) for _ in range(20)]
     clock.advance(0.05)
     for permit in permits:  # all twenty were sent at limit 20 and all are refused
-        assert permit is not None
         limiter.release(permit, 0.05, True)
     assert limiter.limit == math.floor(20 * DECREASE_RATIO)
     assert limiter.decreases == 2
@@ -164,6 +167,54 @@ def test_a_waiting_sender_gets_the_permit_given_back() -> None:
     assert got and got[0] is not None
 
 
+def _until(condition: Callable[[], bool]) -> None:
+    """Wait (really, briefly) for another thread to get somewhere; fail after 10 s."""
+    for _ in range(10_000):
+        if condition():
+            return
+        threading.Event().wait(0.001)
+    raise AssertionError("the other thread never got there")
+
+
+def test_waiting_senders_get_permits_first_come_first_served() -> None:
+    limiter = AdaptiveConcurrency(FakeClock(), max_concurrency=4)  # the limit stays 1: nothing is measured
+    permit = limiter.acquire()
+    assert permit is not None
+    got: list[tuple[int, Permit | None]] = []
+    threads = []
+    for number in range(3):
+        thread = threading.Thread(target=lambda n=number: got.append((n, limiter.acquire())))
+        thread.start()
+        threads.append(thread)
+        _until(lambda n=number: limiter.waiting == n + 1)  # in line, so the order is known
+    for expected in range(3):
+        limiter.release(permit, None, False)  # goes straight to the first in line
+        _until(lambda e=expected: len(got) == e + 1)
+        number, permit = got[-1]
+        assert number == expected and permit is not None
+        assert limiter.holders == 1
+    for thread in threads:
+        thread.join(10)
+
+
+def test_a_permit_given_back_after_a_request_stays_for_its_sender_unless_the_limit_grew() -> None:
+    clock = FakeClock()
+    limiter = AdaptiveConcurrency(clock, max_concurrency=4, initial=2)
+    first, second = started(limiter), started(limiter)
+    got: list[Permit | None] = []
+    waiter = threading.Thread(target=lambda: got.append(limiter.acquire()))
+    waiter.start()
+    _until(lambda: limiter.waiting == 1)
+    clock.advance(0.05)
+    limiter.release(first, 0.05, False)  # the first window: the limit was reached, it grows to 4
+    assert limiter.limit == 4
+    _until(lambda: bool(got))  # room for the waiter and for the sender coming back
+    assert got[0] is not None and limiter.holders == 2
+    limiter.release(second, 0.05, False)
+    assert limiter.holders == 1 and limiter.waiting == 0
+    waiter.join(10)
+
+
 def test_fixed_concurrency_always_gives_a_permit_until_closed() -> None:
     fixed = FixedConcurrency(4)
     assert fixed.limit == 4
@@ -205,8 +256,7 @@ class Simulation:
         end = self.clock.monotonic() + seconds
         while self.clock.monotonic() < end:
             while self.limiter.in_flight < self.limiter.limit:
-                permit = self.limiter.acquire()
-                assert permit is not None
+                permit = started(self.limiter)
                 now = self.clock.monotonic()
                 rtt, backpressure = answer(now, len(self.pending))
                 self.sequence += 1

@@ -100,7 +100,12 @@ class ConcurrencyLimiter(Protocol):
     """What a sender asks before each request and tells after it."""
 
     def acquire(self) -> Permit | None:
-        """Wait for a permit; None when the limiter was closed (the run is stopping)."""
+        """Wait for a permit; None when the limiter was closed (the run is stopping). A
+        sender takes its permit before it takes a batch, so that senders beyond the limit
+        wait here and leave the batches to those within it."""
+
+    def started(self, permit: Permit) -> Permit:
+        """The request is about to go: the permit, stamped with the time."""
 
     def release(self, permit: Permit, rtt_s: float | None, backpressure: bool) -> None:
         """Give the permit back. ``rtt_s`` is the request's round trip (None when there was
@@ -138,6 +143,9 @@ class FixedConcurrency:
     def acquire(self) -> Permit | None:
         return None if self._closed else self._PERMIT
 
+    def started(self, permit: Permit) -> Permit:
+        return permit
+
     def release(self, permit: Permit, rtt_s: float | None, backpressure: bool) -> None:
         return None
 
@@ -160,6 +168,7 @@ class AdaptiveConcurrency:
         self.max_concurrency = max_concurrency
         self._limit = max(1, min(initial, max_concurrency))
         self._in_flight = 0
+        self._holders = 0
         self._closed = False
         self._lock = threading.Lock()
         self._waiters: collections.deque[_Waiter] = collections.deque()
@@ -190,8 +199,18 @@ class AdaptiveConcurrency:
 
     @property
     def in_flight(self) -> int:
-        """Permits out now."""
+        """Requests in flight now (permits whose request has started)."""
         return self._in_flight
+
+    @property
+    def holders(self) -> int:
+        """Permits out now (senders in flight or about to take a batch)."""
+        return self._holders
+
+    @property
+    def waiting(self) -> int:
+        """Senders waiting for a permit."""
+        return len(self._waiters)
 
     @property
     def baseline_rtt_s(self) -> float | None:
@@ -199,34 +218,46 @@ class AdaptiveConcurrency:
         return self._recent[0][1] if self._recent else None
 
     def acquire(self) -> Permit | None:
-        """A permit at once when one is free and nobody waits; otherwise wait in line. The
-        line is first come, first served and a permit given back goes straight to the first
-        in it: a sender is woken only when it has a permit, never to find none and wait again
-        (each such wake-up is a trip through the GIL)."""
+        """A permit at once while fewer than the limit are out; otherwise wait in line (first
+        come, first served).
+
+        A sender that gives its permit back comes straight back for the next one, so a
+        permit given back is not handed to a waiting sender unless the limit has room for
+        both: waking a sender costs a trip through the GIL (often a whole switch interval,
+        5 ms, behind the busy preparer thread), and one that wakes to find no permit has paid
+        it for nothing. Waiting senders are woken when the limit grows, or by :meth:`close`.
+        """
         with self._lock:
             if self._closed:
                 return None
-            if self._in_flight < self._limit and not self._waiters:
-                self._take()
-                return Permit(self._clock.monotonic())
+            if self._holders < self._limit:
+                self._holders += 1
+                return _NOT_STARTED
             waiter = _Waiter()
             self._waiters.append(waiter)
         waiter.wait()
-        return Permit(self._clock.monotonic()) if waiter.granted else None
+        return _NOT_STARTED if waiter.granted else None
 
-    def _take(self) -> None:
-        self._in_flight += 1
-        if self._in_flight >= self._limit:
-            self._window_reached = True
+    def started(self, permit: Permit) -> Permit:
+        with self._lock:
+            self._in_flight += 1
+            if self._in_flight >= self._limit:
+                self._window_reached = True
+            return Permit(self._clock.monotonic())
 
-    def _grant(self) -> None:
-        """Hand free permits to the senders waiting in line."""
-        while self._waiters and self._in_flight < self._limit:
-            self._take()
+    def _grant(self, keep: int) -> None:
+        """Hand permits to senders waiting in line while the limit has room, keeping ``keep``
+        for the sender that just gave one back."""
+        while self._waiters and self._holders + keep < self._limit:
+            self._holders += 1
             self._waiters.popleft().wake(granted=True)
 
     def release(self, permit: Permit, rtt_s: float | None, backpressure: bool) -> None:
         with self._lock:
+            self._holders = max(0, self._holders - 1)
+            if permit.issued_at < 0:  # taken, never used for a request
+                self._grant(keep=0)
+                return
             self._in_flight = max(0, self._in_flight - 1)
             if backpressure:
                 self.backpressure_count += 1
@@ -242,7 +273,7 @@ class AdaptiveConcurrency:
             now = self._clock.monotonic()
             if self._window_over(permit, now):
                 self._adjust(now)
-            self._grant()
+            self._grant(keep=1)
 
     def close(self) -> None:
         with self._lock:
@@ -325,6 +356,10 @@ class AdaptiveConcurrency:
         while recent[0][0] < now - BASELINE_S:
             recent.popleft()
 
+
+
+_NOT_STARTED: Final = Permit(-1.0)
+"""A permit whose request has not started (:meth:`AdaptiveConcurrency.started` stamps it)."""
 
 
 class _Waiter:

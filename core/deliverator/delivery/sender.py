@@ -43,20 +43,22 @@ class Sender:
         results = self._channels.results
         stop = self._channels.stop
         halt = self._channels.halt
+        limiter = self._limiter
         while True:
+            # The permit first: senders beyond the limit wait in the limiter, not holding a batch.
+            permit = limiter.acquire()
             batch = batches.get()
             if batch is None:
+                if permit is not None:
+                    limiter.release(permit, None, False)
                 return
-            if stop.is_set() or halt.is_set():
+            if permit is None or stop.is_set() or halt.is_set():
+                if permit is not None:
+                    limiter.release(permit, None, False)
                 results.put(Unsent(batch))
                 continue
             self._pacer.acquire()
-            permit = self._limiter.acquire()
-            if permit is None or stop.is_set() or halt.is_set():
-                if permit is not None:
-                    self._limiter.release(permit, None, False)
-                results.put(Unsent(batch))
-                continue
+            permit = limiter.started(permit)
             now = self._clock.monotonic()
             for item in batch:
                 item.attempts += 1
@@ -73,10 +75,10 @@ class Sender:
             judgement = self._destination.judge(payloads, response, error)
             classification, statuses = judgement.classification, judgement.statuses
             pushed_back = _is_backpressure(classification, response, error)
-            hold = self._limiter.hold_s(rtt) if pushed_back else 0.0
+            hold = limiter.hold_s(rtt) if pushed_back else 0.0
             if hold > 0:
                 self._clock.sleep(hold)
-            self._limiter.release(permit, rtt, pushed_back)
+            limiter.release(permit, rtt, pushed_back)
             if classification.stops_run:
                 halt.set()  # at once: no sender starts another request (the coordinator stops the rest)
             if classification.action is Action.RATE_LIMITED:

@@ -21,8 +21,7 @@ from deliverator.clock import RealClock
 from deliverator.config import load_config
 from deliverator.delivery import DeliveryRun, RunOptions
 from deliverator.delivery.sinks import StreamSink
-from deliverator.errorhandling import RequestPacer
-from deliverator.session import http_client, open_session
+from deliverator.session import http_client, open_session, request_pacer
 
 SAMPLE_EVERY_S = 0.05
 
@@ -42,8 +41,7 @@ def main() -> None:
     with results_path.open("wb") as results, results_path.with_suffix(".dead.jsonl").open("wb") as dead:
         run = DeliveryRun(
             destination, http_client(config), options, StreamSink(results, dead), config.error_handler,
-            clock=clock, pacer=RequestPacer(clock, delivery.max_requests_per_second, delivery.max_requests_burst,
-                                            slow_down=not delivery.adaptive),
+            clock=clock, pacer=request_pacer(config, clock),
         )
         samples: list[tuple[float, int]] = []
         done = threading.Event()

@@ -16,6 +16,7 @@ any thread or a signal handler) stops it: a resumable source keeps what has no o
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -28,8 +29,9 @@ from deliverator.delivery.filerun import RunFiles, default_files, open_files
 from deliverator.delivery.runner import DeliveryRun, ProgressCallback, RunOptions
 from deliverator.delivery.sources import OutcomeSink, Source
 from deliverator.delivery.summary import Summary
-from deliverator.errorhandling import RequestPacer
-from deliverator.session import http_client, open_session
+from deliverator.session import http_client, open_session, request_pacer
+
+log = logging.getLogger("deliverator")
 
 
 class Pipeline:
@@ -37,6 +39,12 @@ class Pipeline:
 
     Raises ``PluginError`` when the destination cannot be loaded and ``ConfigError`` when its
     settings are invalid. ``warnings`` holds what loading it met (an extension skipped, ...).
+
+    Example::
+
+        pipeline = Pipeline("deliverator.toml")
+        signal.signal(signal.SIGTERM, lambda *_: pipeline.cancel())
+        summary = pipeline.run(my_source, my_sink)  # any Source and OutcomeSink
     """
 
     def __init__(
@@ -67,9 +75,7 @@ class Pipeline:
         )
         self._clock = clock or RealClock()
         self._http = http_client(self.config)
-        self._pacer = RequestPacer(
-            self._clock, delivery.max_requests_per_second, delivery.max_requests_burst, slow_down=not delivery.adaptive
-        )
+        self._pacer = request_pacer(self.config, self._clock)
         self._progress = progress
         self._lock = threading.Lock()
         self._run: DeliveryRun | None = None
@@ -100,7 +106,7 @@ class Pipeline:
                 self._run = None
 
     def deliver_files(
-        self, files: RunFiles, *, restart: bool = False, announce: Callable[[str], None] = print
+        self, files: RunFiles, *, restart: bool = False, announce: Callable[[str], None] = log.info
     ) -> Summary:
         """Deliver ``files.input`` as the ``deliver`` command does: resuming an interrupted run
         of the same files unless ``restart``; ``announce`` gets the "resuming: ..." line.
@@ -130,13 +136,21 @@ def deliver(
     results: str | None = None,
     dead_letters: str | None = None,
     restart: bool = False,
-    announce: Callable[[str], None] = print,
+    announce: Callable[[str], None] = log.info,
 ) -> Summary:
     """Deliver the JSONL file ``input`` with the configuration ``config`` (a :class:`Config`
     or the path of its TOML file), exactly as ``deliverator deliver`` does: outcome records in
     ``results`` (default ``INPUT.results.jsonl``; ``"-"`` for standard output), failed events in
     ``dead_letters`` (default ``INPUT.dead-letter.jsonl``, created only if one fails), and a
-    journal that lets the same call resume an interrupted run."""
+    journal that lets the same call resume an interrupted run (``announce`` gets the
+    "resuming: K of N events already have an outcome" line; default: the ``deliverator`` logger).
+
+    Example::
+
+        summary = deliver("deliverator.toml", "events.jsonl")
+        if summary.resumable:
+            ...  # stopped before the end: the same call resumes
+    """
     pipeline = Pipeline(config)
     files = default_files(Path(input), results, dead_letters)
     return pipeline.deliver_files(files, restart=restart, announce=announce)

@@ -7,10 +7,11 @@ import logging
 
 import attrs
 
+from deliverator.clock import Clock
 from deliverator.config import Config
 from deliverator.destination import Destination, new_plugin_manager, register_checked
 from deliverator.discovery import EXTENSIONS_GROUP, find_destination, installed
-from deliverator.errorhandling import error_handler_plugin
+from deliverator.errorhandling import RequestPacer, error_handler_plugin
 from deliverator.errors import PluginError
 from deliverator.http import HttpClient, HttpSettings
 
@@ -58,4 +59,13 @@ def http_client(config: Config) -> HttpClient:
             ca_bundle=delivery.ca_bundle,
             max_response_bytes=delivery.max_response_bytes,
         )
+    )
+
+
+def request_pacer(config: Config, clock: Clock) -> RequestPacer:
+    """The run's request pacer, from ``[delivery]``: its token bucket, and its slow-down on
+    429 unless the concurrency adapts (then the limiter answers rate limiting)."""
+    delivery = config.delivery
+    return RequestPacer(
+        clock, delivery.max_requests_per_second, delivery.max_requests_burst, slow_down=not delivery.adaptive
     )

@@ -19,6 +19,9 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "destinations": ("deliverator.cli.destinations", "List installed destinations (without importing them)."),
     "check": ("deliverator.cli.check", "Check the configuration and the destination's credentials."),
     "demo": ("deliverator.cli.demo", "Deliver a sample stream to a bundled emulator and show the outcomes."),
+    "new-destination": ("deliverator.cli.new_destination", "Write a new destination plugin package, tests included."),
+    "install": ("deliverator.cli.install", "Install packages (destinations) into deliverator's own environment."),
+    "uninstall": ("deliverator.cli.uninstall", "Uninstall packages from deliverator's own environment."),
 }
 
 

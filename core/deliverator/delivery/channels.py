@@ -68,6 +68,10 @@ class Sent:
     error: BaseException | None
     classification: Classification
     statuses: MultiStatusResponse | None
+    committed: threading.Event | None = None
+    """Set by the coordinator once what this answer decided is committed (durable runs: the
+    sender waits for it before its next request, so that a crash can re-send at most the
+    requests in flight)."""
 
 
 @attrs.frozen(slots=True)
@@ -83,7 +87,7 @@ Message = Rejected | Skipped | ReaderDone | ReaderBlocked | Sent | Unsent
 class Channels:
     """Shared plumbing of one run."""
 
-    def __init__(self, concurrency: int, batch_items: int = 1) -> None:
+    def __init__(self, concurrency: int, batch_items: int = 1, *, gated: bool = False) -> None:
         # Unbounded on purpose: the cap on outstanding batches below is the backpressure, and a
         # SimpleQueue hands batches over without Python-level locking.
         self.batches: queue.SimpleQueue[list[Item] | None] = queue.SimpleQueue()
@@ -107,6 +111,8 @@ class Channels:
         self._waiting_items = 0
         self._rejected = threading.Semaphore(MAX_REJECTED_WAITING)
         self.reader_blocked = False
+        self.gated = gated
+        """Senders wait for each answer's outcomes to be committed before the next request."""
 
     def _full(self) -> bool:
         waiting_batches = -(-self._waiting_items // self._batch_items)
@@ -156,9 +162,10 @@ class Channels:
         self.results.put(message)
         return True
 
-    def rejected_recorded(self) -> None:
-        """The coordinator recorded one rejected record: room for another."""
-        self._rejected.release()
+    def rejected_recorded(self, count: int) -> None:
+        """The coordinator committed ``count`` rejected records: room for as many more."""
+        if count:
+            self._rejected.release(count)
 
     @property
     def outstanding(self) -> int:
@@ -177,4 +184,3 @@ class Channels:
         """Wake a preparer waiting for room (the run is stopping)."""
         with self._room:
             self._room.notify_all()
-

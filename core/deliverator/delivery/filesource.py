@@ -38,7 +38,9 @@ class StreamSource:
         self.resumable = resumable
         self.total = total
         self.bytes_read = 0
-        """Bytes consumed so far (progress)."""
+        """Bytes read from the stream so far (progress; counted by chunk, not by record)."""
+        self.waiting_for_input = False
+        """True while a read of the stream is under way (a quiet pipe blocks there)."""
 
     def stop(self) -> None:
         """Iteration ends at the next line. (A read blocked on a quiet pipe cannot be woken; the
@@ -50,10 +52,9 @@ class StreamSource:
         done = self._done
         skip = bool(done) if isinstance(done, frozenset | set) else True
         limit = self._max_line_bytes
-        for line, fits in iter_lines(self._stream, limit):
+        for line, fits in iter_lines(self, limit):  # type: ignore[arg-type]  # only read() is used
             if self._stopped:
                 return
-            self.bytes_read += len(line) + 1
             if fits:
                 line = line.strip()
                 if not line:
@@ -75,6 +76,17 @@ class StreamSource:
                         f"input line is longer than {limit} bytes (max_line_bytes)",
                     ),
                 )
+
+
+    def read(self, size: int) -> bytes:
+        """The stream's ``read``, noting while it is under way (what ``iter_lines`` calls)."""
+        self.waiting_for_input = True
+        try:
+            chunk = self._stream.read(size)
+        finally:
+            self.waiting_for_input = False
+        self.bytes_read += len(chunk)
+        return chunk
 
 
 def count_records(stream: IO[bytes]) -> int:

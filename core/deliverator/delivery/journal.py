@@ -30,7 +30,10 @@ from deliverator.delivery.summary import Summary
 _SAMPLE: Final = 1 << 20
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS done (first INTEGER NOT NULL, last INTEGER NOT NULL)",
+    # One row per commit: the records it covered (index ranges, JSON) and the files' lengths
+    # after it. One statement, so one transaction, per burst of outcomes.
+    "CREATE TABLE IF NOT EXISTS commits (id INTEGER PRIMARY KEY, ranges BLOB NOT NULL,"
+    " results_length INTEGER NOT NULL, dead_letters_length INTEGER NOT NULL)",
 )
 _WRITE_BUFFER: Final = 1 << 20
 
@@ -106,13 +109,7 @@ class Journal:
         db = cls._connect(path)
         db.executemany(
             "INSERT INTO meta VALUES (?, ?)",
-            [
-                ("input_size", str(fingerprint.size)),
-                ("input_digest", fingerprint.digest),
-                ("results_length", "0"),
-                ("dead_letters_length", "0"),
-                ("counts", "{}"),
-            ],
+            [("input_size", str(fingerprint.size)), ("input_digest", fingerprint.digest)],
         )
         return cls(path, db)
 
@@ -132,63 +129,65 @@ class Journal:
         """The input's fingerprint when the run started."""
         return InputFingerprint(int(self._meta("input_size")), self._meta("input_digest"))
 
+    def _lengths(self) -> tuple[int, int]:
+        row = self._db.execute(
+            "SELECT results_length, dead_letters_length FROM commits ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
     @property
     def results_length(self) -> int:
         """Bytes of the results file that hold committed records."""
-        return int(self._meta("results_length"))
+        return self._lengths()[0]
 
     @property
     def dead_letters_length(self) -> int:
         """Bytes of the dead-letter file that hold committed records."""
-        return int(self._meta("dead_letters_length"))
-
-    def restore(self, summary: Summary) -> None:
-        """Put the counts committed so far into ``summary``."""
-        counts = orjson.loads(self._meta("counts"))
-        summary.delivered = counts.get("delivered", 0)
-        summary.failed = counts.get("failed", 0)
-        summary.ignored = counts.get("ignored", 0)
-        summary.failures_by_type.update(counts.get("failures_by_type", {}))
-        summary.unsent_failures_by_type.update(counts.get("unsent_failures_by_type", {}))
+        return self._lengths()[1]
 
     def done(self) -> set[int]:
         """Indices of the records that have a committed outcome."""
         done: set[int] = set()
-        for first, last in self._db.execute("SELECT first, last FROM done"):
-            done.update(range(first, last + 1))
+        for (ranges,) in self._db.execute("SELECT ranges FROM commits"):
+            for first, last in orjson.loads(ranges):
+                done.update(range(first, last + 1))
         return done
 
-    def commit(self, indices: list[int], results_length: int, dead_letters_length: int, summary: Summary) -> None:
+    def commit(self, indices: list[int], results_length: int, dead_letters_length: int) -> None:
         """Record, in one transaction, that ``indices`` have outcomes and the files' lengths."""
-        counts = orjson.dumps(
-            {
-                "delivered": summary.delivered,
-                "failed": summary.failed,
-                "ignored": summary.ignored,
-                "failures_by_type": summary.failures_by_type,
-                "unsent_failures_by_type": summary.unsent_failures_by_type,
-            }
-        ).decode()
-        db = self._db
-        db.execute("BEGIN")
-        try:
-            db.executemany("INSERT INTO done VALUES (?, ?)", _ranges(indices))
-            db.executemany(
-                "UPDATE meta SET value = ? WHERE key = ?",
-                [
-                    (str(results_length), "results_length"),
-                    (str(dead_letters_length), "dead_letters_length"),
-                    (counts, "counts"),
-                ],
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        self._db.execute(
+            "INSERT INTO commits (ranges, results_length, dead_letters_length) VALUES (?, ?, ?)",
+            (orjson.dumps(_ranges(indices)), results_length, dead_letters_length),
+        )
 
     def close(self) -> None:
         """Close the database (the journal stays)."""
         self._db.close()
+
+
+def restore_counts(results: Path, length: int, summary: Summary) -> None:
+    """Count the committed records of an interrupted run's results file into ``summary`` (the
+    journal does not keep counts: the records are the truth)."""
+    with results.open("rb") as stream:
+        for line in stream:
+            if length <= 0:
+                break  # after the committed length: torn or uncommitted, truncated on opening
+            length -= len(line)
+            _count(orjson.loads(line), summary)
+
+
+def _count(record: dict[str, object], summary: Summary) -> None:
+    outcome = record.get("outcome")
+    if outcome == "delivered":
+        summary.delivered += 1
+    elif outcome == "ignored":
+        summary.ignored += 1
+    else:
+        summary.failed += 1
+        errortype = str(record.get("errortype"))
+        summary.failures_by_type[errortype] += 1
+        if not record.get("attempts"):
+            summary.unsent_failures_by_type[errortype] += 1
 
 
 def _truncated(path: Path, length: int, what: str) -> IO[bytes]:
@@ -207,9 +206,8 @@ def _truncated(path: Path, length: int, what: str) -> IO[bytes]:
 class JournaledSink:
     """The sink of a durable file run: outcome files plus the journal that makes them resumable."""
 
-    def __init__(self, results: Path, dead_letters: Path | None, journal: Journal, summary: Summary) -> None:
+    def __init__(self, results: Path, dead_letters: Path | None, journal: Journal) -> None:
         self._journal = journal
-        self._summary = summary
         self._dead_path = dead_letters
         results_length = journal.results_length
         self._results = (
@@ -237,6 +235,12 @@ class JournaledSink:
         if dead_letter is not None:
             self._dead_lines.append(dead_letter)
 
+    def add_all(self, outcomes: list[tuple[SourceRecord, bytes, bytes | None]]) -> None:
+        """:meth:`add` for a whole burst (the committer's fast path)."""
+        self._indices.extend([record.index for record, _, _ in outcomes])  # type: ignore[misc]  # file records
+        self._lines.extend([outcome for _, outcome, _ in outcomes])
+        self._dead_lines.extend([dead for _, _, dead in outcomes if dead is not None])
+
     def commit(self) -> None:
         """Write the buffered records to the files, then commit them to the journal."""
         if not self._indices:
@@ -253,7 +257,7 @@ class JournaledSink:
                     self._dead = self._dead_path.open("wb", buffering=_WRITE_BUFFER)
                 self._dead_length += self._write(self._dead, dead_lines)
             what = "the journal"
-            self._journal.commit(indices, self._results_length, self._dead_length, self._summary)
+            self._journal.commit(indices, self._results_length, self._dead_length)
         except OSError as exc:
             raise output_error(exc, what) from None
         except sqlite3.Error as exc:

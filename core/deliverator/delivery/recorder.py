@@ -7,13 +7,14 @@ for one event is a bug in the loop, never something to paper over: it raises
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from deliverator.delivery.items import Item
-from deliverator.delivery.sources import OutcomeSink
+from deliverator.delivery.sources import SourceRecord
 from deliverator.delivery.summary import Summary
+from deliverator.encoded import dumps_exact
 from deliverator.outcomes import FAILED, IGNORED, dead_letter_line, delivered_line, outcome_line
 
 
@@ -21,10 +22,18 @@ class DoubleOutcome(AssertionError):
     """An event was about to get a second outcome record (a bug in the delivery loop)."""
 
 
+class Outcomes(Protocol):
+    """Where the recorder puts records: a sink, or the buffer of the burst being decided."""
+
+    def add(self, record: SourceRecord, outcome: bytes, dead_letter: bytes | None) -> None:
+        """One record's outcome line, and its dead-letter line when it failed."""
+        ...
+
+
 class OutcomeRecorder:
     """Builds one outcome record per event (and a dead letter per failure) for the sink."""
 
-    def __init__(self, sink: OutcomeSink, summary: Summary | None = None) -> None:
+    def __init__(self, sink: Outcomes, summary: Summary | None = None) -> None:
         self._sink = sink
         self.summary = summary if summary is not None else Summary()
 
@@ -38,7 +47,7 @@ class OutcomeRecorder:
         self._claim(item)
         self.summary.delivered += 1
         record = item.record
-        sent_json = item.encoded if sent is None or sent is item.payload else orjson.dumps(sent, default=repr)
+        sent_json = item.encoded if sent is None or sent is item.payload else dumps_exact(sent, default=repr)
         if record.entry_id is None:
             line = delivered_line(record.index or 0, item.message_id, status, item.attempts, sent_json, body)
         else:

@@ -35,6 +35,7 @@ from deliverator.delivery.channels import (
     Skipped,
     Unsent,
 )
+from deliverator.delivery.committer import Burst, BurstBuffer, Committer
 from deliverator.delivery.concurrency import AdaptiveConcurrency, ConcurrencyLimiter, FixedConcurrency
 from deliverator.delivery.filesource import StreamSource
 from deliverator.delivery.items import Failure, Item
@@ -54,6 +55,8 @@ from deliverator.responsetext import body_for_outcome
 
 _PROGRESS_EVERY_S: Final = 0.2
 _READER_QUIET_S: Final = 1.0
+_MAX_BURST: Final = 2048
+"""Messages handled between two commits of the sink."""
 _CANCELLED: Final = ErrorCode.CANCELLED.value
 
 
@@ -94,7 +97,8 @@ class DeliveryRun:
         self._http = http
         self._options = options
         self._sink = sink
-        self._recorder = OutcomeRecorder(sink, summary)
+        self._burst = BurstBuffer()
+        self._recorder = OutcomeRecorder(self._burst, summary)
         self._clock = clock or RealClock()
         self._config = error_handler or ErrorHandlerConfig()
         self._policy = RetryPolicy(self._config, self._clock)
@@ -113,11 +117,15 @@ class DeliveryRun:
             overhead_bytes=spec.batch_overhead_bytes,
         )
         self._channels = Channels(options.concurrency, self._batcher.max_items)
+        self._uncommitted: list[threading.Event] = []
         self._schedule = RetrySchedule()
         self._cancel_requested = threading.Event()
         self._stop: Stop | None = None
         self._abandoned: set[int] = set()
+        self._committer: Committer
         self._held: list[Item] = []
+        self._rejections_taken = 0
+        """Rejected records handled in this burst: their room is given back after the commit."""
         self._preparer: Preparer | None = None
         self._source: Source | None = None
 
@@ -143,22 +151,31 @@ class DeliveryRun:
         assert not isinstance(source, IO)
         self._source = source
         channels = self._channels
+        # A resumable run lets each sender start its next request only once the outcomes of
+        # its last one are committed: a crash then re-sends at most the requests in flight.
+        channels.gated = source.resumable
         preparer = Preparer(self._destination, self._batcher, channels, self._clock)
         self._preparer = preparer
         threads = [threading.Thread(target=preparer.run, args=(source,), name="deliverator-reader", daemon=True)]
         for number in range(self._options.concurrency):
             sender = Sender(self._destination, self._http, channels, self._pacer, self._clock, self.limiter)
             threads.append(threading.Thread(target=sender.run, name=f"deliverator-sender-{number}", daemon=True))
+        committer = Committer(self._sink, channels)
+        self._committer = committer
+        committer.start()
         for thread in threads:
             thread.start()
         finished = False
         try:
             finished = self._coordinate(source, threads[0])
+            committer.finish()
         except OutputError as exc:
             self._output_failed(source, exc)
         finally:
             for _ in range(self._options.concurrency):
                 channels.batches.put(None)
+            committer.submit_end()
+            self._release_senders()
             self.limiter.close()
         if self.summary.output_error is None:
             try:
@@ -194,8 +211,10 @@ class DeliveryRun:
         batcher = self._batcher
         linger = self._options.linger_s
         reader_done: ReaderDone | None = None
+        carried: Message | None = None
         last_progress = clock.monotonic()
-        reader_seen = (-1, last_progress)  # (bytes read, when that changed), to spot a reader stuck on input
+        waiting_since: float | None = None  # when the reader was first seen blocked on input
+        waiting_at = 0  # ... having read this many bytes
         while True:
             now = clock.monotonic()
             if self._cancel_requested.is_set() and self._stop is None:
@@ -209,24 +228,40 @@ class DeliveryRun:
             if reader_done is not None and channels.outstanding == 0 and not self._schedule and not len(batcher):
                 break
             if stop is not None:
+                # A reader blocked on a quiet pipe (stdin) cannot be woken: once it has waited
+                # there for a second it is not waited for. Any other reader is.
                 bytes_read = getattr(source, "bytes_read", 0)
-                if bytes_read != reader_seen[0]:
-                    reader_seen = (bytes_read, now)
-                # Stopping ends when nothing is in flight and the reader has finished, or has
-                # read nothing for a second (blocked on a quiet stdin), or when the grace runs out.
-                # A stop that records the unread records (a fatal answer) waits for the reader
-                # whatever the grace: each of them must get its outcome.
-                reader_quiet = reader_done is not None or now - reader_seen[1] >= _READER_QUIET_S
-                late = now >= stop.deadline
-                if (reader_quiet and channels.outstanding == 0) or (late and (stop.cancelled or reader_quiet)):
+                if reader_done is None and getattr(source, "waiting_for_input", False):
+                    if waiting_since is None or bytes_read != waiting_at:
+                        waiting_since, waiting_at = now, bytes_read
+                else:
+                    waiting_since = None
+                reader_quiet = reader_done is not None or (
+                    waiting_since is not None and now - waiting_since >= _READER_QUIET_S
+                )
+                # The grace bounds the wait for requests in flight: once it is over they are
+                # given up (released or recorded as the stop says). Stopping ends when nothing
+                # is in flight and the reader is done or quiet; a reader that records the
+                # unread records (stdin cancelled, a fatal answer) is waited for, since each
+                # record must get its outcome.
+                if now >= stop.deadline and channels.outstanding:
+                    self._give_up_in_flight()
+                if channels.outstanding == 0 and reader_quiet:
+                    if carried is not None:
+                        channels.results.put(carried)  # _give_up drains the queue to its end
                     self._give_up(reader_thread)
                     break
             idle = channels.outstanding == 0 and (reader_done is not None or channels.reader_blocked)
-            try:
-                message = clock.get(results, self._timeout(now, reader_done is not None), idle)
-            except queue.Empty:
-                continue
-            while True:
+            if carried is not None:
+                message, carried = carried, None
+            else:
+                try:
+                    message = clock.get(results, self._timeout(now, reader_done is not None), idle)
+                except queue.Empty:
+                    continue
+            # One burst: what has arrived, up to a bound (the preparer keeps sending rejections
+            # as fast as they are taken, and the sink holds a burst until its commit).
+            for _ in range(_MAX_BURST):
                 if type(message) is ReaderDone:
                     reader_done = message
                     self._reader_done(message)
@@ -236,16 +271,33 @@ class DeliveryRun:
                     message = results.get_nowait()
                 except queue.Empty:
                     break
-            self._sink.commit()
+            else:
+                carried = message  # not handled yet: it leads the next burst
+            self._commit()
             if self._progress is not None:
                 wall = clock.monotonic()
                 if wall - last_progress >= _PROGRESS_EVERY_S:
                     last_progress = wall
                     self._progress(self.summary, getattr(source, "bytes_read", 0))
-        self._sink.commit()
+        self._commit()
         if self._progress is not None:
             self._progress(self.summary, getattr(source, "bytes_read", 0))
         return reader_done is not None and reader_done.exhausted and not self.summary.released
+
+    def _commit(self) -> None:
+        """Hand the burst just decided to the committer (raises OutputError once the sink
+        has failed)."""
+        outcomes = self._burst.take()
+        if outcomes or self._uncommitted or self._rejections_taken:
+            burst = Burst(outcomes, self._uncommitted, self._rejections_taken)
+            self._uncommitted, self._rejections_taken = [], 0
+            self._committer.submit(burst)
+
+    def _release_senders(self) -> None:
+        """The run is over: no sender waits for a commit any more."""
+        for committed in self._uncommitted:
+            committed.set()
+        self._uncommitted.clear()
 
     def _timeout(self, now: float, reader_done: bool) -> float | None:
         deadlines = []
@@ -267,17 +319,19 @@ class DeliveryRun:
         kind = type(message)
         if kind is Sent:
             assert isinstance(message, Sent)
+            if message.committed is not None:
+                self._uncommitted.append(message.committed)
             if id(message.batch) in self._abandoned:
                 return
             self._channels.settle(message.batch)
             self._on_sent(message.batch, message.response, message.error, message.classification, message.statuses)
         elif kind is Rejected:
             assert isinstance(message, Rejected)
-            self._channels.rejected_recorded()
+            self._rejections_taken += 1
             self._recorder.failed(message.item, message.status, message.errortype, message.message)
         elif kind is Skipped:
             assert isinstance(message, Skipped)
-            self._channels.rejected_recorded()
+            self._rejections_taken += 1
             self._recorder.ignored(message.item, 200, message.reason, None)
         elif kind is Unsent:
             assert isinstance(message, Unsent)
@@ -511,6 +565,13 @@ class DeliveryRun:
         for item in self._batcher.flush() or ():
             self._unfinished(item)
 
+    def _give_up_in_flight(self) -> None:
+        """The grace is over: requests still in flight are not waited for."""
+        for batch in self._channels.unsettled():
+            self._abandoned.add(id(batch))
+            for item in batch:
+                self._unfinished(item)
+
     def _give_up(self, reader_thread: threading.Thread) -> None:
         # The reader stops at its next record; give it a moment so nothing it holds is lost
         # (it may be blocked on a slow stdin, which is why this is bounded).
@@ -518,10 +579,7 @@ class DeliveryRun:
         self._channels.abandoned.set()
         while True:
             self._unfinish_batcher()
-            for batch in self._channels.unsettled():
-                self._abandoned.add(id(batch))
-                for item in batch:
-                    self._unfinished(item)
+            self._give_up_in_flight()
             try:
                 message = self._channels.results.get_nowait()
             except queue.Empty:

@@ -6,6 +6,8 @@ decides. Plugin bugs in any hook become a classified failure, never a dead threa
 
 from __future__ import annotations
 
+import threading
+
 from deliverator.classification import Action, Classification
 from deliverator.clock import Clock
 from deliverator.delivery.channels import Channels, Sent, Unsent
@@ -44,6 +46,7 @@ class Sender:
         stop = self._channels.stop
         halt = self._channels.halt
         limiter = self._limiter
+        committed = threading.Event() if self._channels.gated else None
         while True:
             # The permit first: senders beyond the limit wait in the limiter, not holding a batch.
             permit = limiter.acquire()
@@ -85,7 +88,14 @@ class Sender:
                 self._pacer.on_rate_limited()
             elif classification.action is Action.SUCCESS:
                 self._pacer.on_success()
-            results.put(Sent(batch, response, error, classification, statuses))
+            if committed is None:
+                results.put(Sent(batch, response, error, classification, statuses))
+                continue
+            committed.clear()
+            results.put(Sent(batch, response, error, classification, statuses, committed))
+            while not committed.wait(0.2):
+                if self._channels.abandoned.is_set():
+                    return
 
 
 def _is_backpressure(

@@ -32,7 +32,7 @@ from deliverator.delivery.sinks import StreamSink
 from deliverator.destination import Destination
 from deliverator.errorhandling import ErrorHandlerConfig, RequestPacer
 from deliverator.errors import ConfigError
-from deliverator.http import HttpClient
+from deliverator.http import HttpClient, HttpSettings
 from deliverator.testing import ScriptedResponse
 from tests.services import ExampleService, jsonl, track
 
@@ -385,3 +385,36 @@ def test_an_adaptive_run_delivers_everything_once_through_429s(example_plugin: M
     assert limiter.backpressure_count == summary.rate_limited > 0
     assert limiter.in_flight == 0
     assert 1 <= limiter.limit <= 8
+
+
+@pytest.mark.parametrize(
+    ("answer", "pushes_back"),
+    [
+        (ScriptedResponse(status=503), True),
+        (ScriptedResponse(status=500), False),  # a failure, but not a request to slow down
+        (ScriptedResponse(status=200, delay_s=1.0), True),  # a timeout (read timeout 0.2 s)
+    ],
+)
+def test_what_counts_as_backpressure_for_the_limit(
+    example_plugin: ModuleType, answer: ScriptedResponse, pushes_back: bool
+) -> None:
+    def script(number: int) -> ScriptedResponse | None:
+        return answer if number == 1 else None
+
+    clock = FakeClock()
+    with ExampleService(request_script=script) as service:
+        destination = Destination.from_plugins([("example", example_plugin)], {"endpoint": service.url, "token": "t"})
+        run = DeliveryRun(
+            destination,
+            HttpClient(HttpSettings(read_timeout_s=0.2)),
+            RunOptions(batch_size=5, concurrency=2, adaptive_concurrency=True, linger_s=0.05),
+            StreamSink(io.BytesIO(), None),
+            ErrorHandlerConfig(),
+            clock=clock,
+            pacer=RequestPacer(clock),
+        )
+        summary = run.run(io.BytesIO(jsonl([track(i) for i in range(5)])))
+    assert summary.delivered == 5
+    limiter = run.limiter
+    assert isinstance(limiter, AdaptiveConcurrency)
+    assert limiter.backpressure_count == (1 if pushes_back else 0)

@@ -55,15 +55,16 @@ def fast_sink(
 
 def shaped_run(
     events_path: Path, *, mode: str, shape: Shape, work_dir: Path, tls: TlsFiles | None, ca_bundle: Path | None,
-    max_concurrency: int | None = None,
+    max_concurrency: int | None = None, concurrency: int | str = "adaptive",
 ) -> dict[str, Any]:
-    """One adaptive run against a ``limited`` or ``knee`` sink, through ``arc_job.py``."""
+    """One run against a ``limited`` or ``knee`` sink, through ``arc_job.py`` (adaptive unless
+    ``concurrency`` says otherwise)."""
     sink = Sink(mode=mode, tls=tls, shape=shape)  # type: ignore[arg-type]  # mode is one of the two
     sink.start()
     keys: dict[str, Any] = {"batch_size": SMALL_BATCH, "linger_s": 0.05}
     if max_concurrency is not None:
         keys["max_concurrency"] = max_concurrency
-    config = customerio_config(work_dir / f"arc-{mode}.toml", sink.url, concurrency="adaptive",
+    config = customerio_config(work_dir / f"arc-{mode}.toml", sink.url, concurrency=concurrency,
                                ca_bundle=ca_bundle, **keys)
     results = work_dir / f"arc-{mode}.results.jsonl"
     argv = [sys.executable, str(HERE / "arc_job.py"), str(config), str(events_path), str(results)]
@@ -88,6 +89,7 @@ def shaped_run(
         "limit_second_half": {"min": min(later), "median": statistics.median(later), "max": max(later),
                               "mean": round(statistics.fmean(later), 2)} if later else None,
         "samples": samples,
+        "concurrency": concurrency,
         "shape": {"rate": shape.rate, "burst": shape.burst, "latency_s": shape.latency_s,
                   "workers": shape.workers, "service_s": shape.service_s},
     }

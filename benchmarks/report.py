@@ -205,6 +205,12 @@ def render_arc(arc: dict[str, Any], console: Console) -> None:
             f"knee sink ({shape['workers']} at once, {shape['service_s'] * 1000:.0f} ms each): limit in the second "
             f"half {bent['limit_second_half']} against a knee of {shape['workers']}; throughput "
             f"{bent['throughput_share']:.2f} of the knee's")
+    for key, what, share in (("rate_limited_fixed4", "rate-limited sink", "goodput_share"),
+                             ("knee_fixed4", "knee sink", "throughput_share")):
+        fixed = arc.get(key)
+        if fixed:
+            console.print(f"fixed concurrency 4 against the {what}: {fixed[share]:.2f} of what it allows, "
+                          f"{fixed['refused_share']:.1%} answered 429")
 
 
 def write_json(report: dict[str, Any], directory: Path) -> Path:

@@ -244,6 +244,15 @@ def adaptive_concurrency(args: argparse.Namespace, bench: Bench) -> dict[str, An
     with bench.step(f"arc: knee sink, 8 at once, 50 ms, {args.arc_events:,} events"):
         arc["knee"] = knee(shaped_input, shape=Shape(workers=8, service_s=0.05), work_dir=bench.work, tls=tls,
                            ca_bundle=bench.ca_bundle)
+    # For comparison: the default fixed concurrency against the same two sinks (fewer events:
+    # it is slow there, which is the point).
+    small = bench.events_file(max(1, args.arc_events // 8))
+    with bench.step("arc: the same two sinks with fixed concurrency 4"):
+        arc["rate_limited_fixed4"] = rate_limited(
+            small, shape=Shape(rate=args.arc_rate, burst=max(1.0, args.arc_rate / 10), latency_s=0.1),
+            work_dir=bench.work, tls=tls, ca_bundle=bench.ca_bundle, concurrency=4)
+        arc["knee_fixed4"] = knee(small, shape=Shape(workers=8, service_s=0.05), work_dir=bench.work, tls=tls,
+                                  ca_bundle=bench.ca_bundle, concurrency=4)
     return arc
 
 

@@ -1,8 +1,11 @@
 """How many requests may be in flight at once: a fixed number, or a limit that adapts to the
 destination (``[delivery] concurrency = "adaptive"``).
 
-Every sender takes a permit before its request and gives it back with what it saw: the round
-trip time and whether the destination pushed back (429, 503, a timeout). The adaptive limit
+Every sender takes a permit before it takes a batch, has it stamped when its request starts,
+and gives it back with what it saw: the round trip time and whether the destination pushed
+back (429, 503, a timeout). A permit given back stays with its sender, which comes straight
+back for the next one; senders waiting for a permit are woken only when the limit grows (a
+wake-up is a trip through the GIL, and one that finds no permit is wasted). The adaptive limit
 follows the idea of Vector's adaptive request concurrency, AIMD driven by round trips and
 backpressure:
 
@@ -44,7 +47,7 @@ from deliverator.clock import Clock
 from deliverator.config import DEFAULT_MAX_CONCURRENCY
 
 INITIAL_LIMIT: Final = 1
-"""Where the adaptive limit starts: one request, then one more per good round trip."""
+"""Where the adaptive limit starts: one request, then slow start (see the module docstring)."""
 
 DECREASE_RATIO: Final = 0.9
 """The limit is multiplied by this after a window with backpressure or queueing (Vector's
@@ -92,8 +95,8 @@ class Permit:
     """Leave to make one request, handed back with what happened."""
 
     issued_at: float
-    """Clock time it was taken: answers to requests sent before the last decrease do not
-    decrease the limit again (they were sent at the old limit)."""
+    """Clock time its request started (negative until then): answers to requests sent before
+    the last decrease do not decrease the limit again (they were sent at the old limit)."""
 
 
 class ConcurrencyLimiter(Protocol):

@@ -217,8 +217,9 @@ def test_outcomes_that_cannot_be_written_stop_the_run_in_one_line(tmp_path: Path
     assert proc.returncode == 4, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot write outcome records: No space left on device" in lines[0]
-    # it stopped sending at once: nothing like the 400 requests of the whole input
-    assert service.requests <= CONCURRENCY * 3 + 2 + CONCURRENCY
+    # it stopped sending at once: the requests in flight when the first write failed, not the
+    # 400 requests of the whole input
+    assert service.requests <= 2 * CONCURRENCY
 
 
 def test_a_closed_stdout_pipe_ends_the_run_quietly(tmp_path: Path, env: dict[str, str]) -> None:
@@ -238,7 +239,7 @@ def test_a_closed_stdout_pipe_ends_the_run_quietly(tmp_path: Path, env: dict[str
         os.close(write_end)
     assert proc.returncode == 141
     assert proc.stderr == ""
-    assert service.requests <= CONCURRENCY * 3 + 2 + CONCURRENCY
+    assert service.requests <= 2 * CONCURRENCY
 
 
 def _user_namespace_mounts() -> bool:
@@ -277,7 +278,9 @@ def test_a_full_disk_stops_a_file_run_and_the_same_command_resumes_once_space_is
         subprocess.run(["unshare", "-Urm", "sh", "-c", script], env=env, check=True, timeout=120)
     first = (tmp_path / "first.err").read_text()
     assert (tmp_path / "first.code").read_text().strip() == "4", first
-    assert len(first.strip().splitlines()) == 1 and "No space left on device" in first and "Traceback" not in first
+    assert len(first.strip().splitlines()) == 1 and "Traceback" not in first
+    # whichever write met the full disk first: the results file's, or the journal's
+    assert "No space left on device" in first or "database or disk is full" in first
     assert "the same command resumes" in first
     second = (tmp_path / "second.err").read_text()
     assert (tmp_path / "second.code").read_text().strip() == "0", second

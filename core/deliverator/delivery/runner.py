@@ -151,9 +151,6 @@ class DeliveryRun:
         assert not isinstance(source, IO)
         self._source = source
         channels = self._channels
-        # A resumable run lets each sender start its next request only once the outcomes of
-        # its last one are committed: a crash then re-sends at most the requests in flight.
-        channels.gated = source.resumable
         preparer = Preparer(self._destination, self._batcher, channels, self._clock)
         self._preparer = preparer
         threads = [threading.Thread(target=preparer.run, args=(source,), name="deliverator-reader", daemon=True)]
@@ -215,7 +212,10 @@ class DeliveryRun:
         last_progress = clock.monotonic()
         waiting_since: float | None = None  # when the reader was first seen blocked on input
         waiting_at = 0  # ... having read this many bytes
+        committer = self._committer
         while True:
+            if committer.error is not None:
+                raise committer.error  # outcomes cannot be recorded: stop at once
             now = clock.monotonic()
             if self._cancel_requested.is_set() and self._stop is None:
                 self._begin_stop(Stop.cancel(now + self._options.cancel_grace_s, source.resumable))

@@ -61,10 +61,11 @@ def write_config(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
 
 
 def customerio_config(
-    path: Path, endpoint: str, *, concurrency: int, ca_bundle: Path | None
+    path: Path, endpoint: str, *, concurrency: int | str, ca_bundle: Path | None, **delivery_keys: Any
 ) -> Path:
-    """The Customer.io config of the issue, pointed at the sink."""
-    delivery: dict[str, Any] = {"concurrency": concurrency}
+    """The Customer.io config of the issue, pointed at the sink (``concurrency`` a number or
+    ``"adaptive"``; more ``[delivery]`` keys as keywords)."""
+    delivery: dict[str, Any] = {"concurrency": concurrency, **delivery_keys}
     if ca_bundle is not None:
         delivery["ca_bundle"] = str(ca_bundle)
     return write_config(
@@ -115,7 +116,7 @@ def run_a(
     *,
     work_dir: Path,
     sink: Sink,
-    concurrency: int,
+    concurrency: int | str,
     ca_bundle: Path | None,
     tally: bool = True,
     tag: str = "a",

@@ -1,4 +1,4 @@
-"""The parent side of runners B, C' and C: start each script in a child process against a
+"""The parent side of runners B, B', C' and C: start each script in a child process against a
 running sink, check it did the whole job, and return its figures."""
 
 from __future__ import annotations
@@ -52,6 +52,34 @@ def run_b(events_path: Path, count: int, *, sink: Sink, work_dir: Path) -> RunRe
         seconds=float(result["seconds"]), timed="the sending loop (start-up and reading excluded)",
         cpu_s=usage.cpu_s, max_rss_mb=usage.max_rss_mb, sink=stats,
         checks={"failures": result["failures"], "sink_routes": dict(stats.routes)},
+    )
+
+
+def run_b_prime(events_path: Path, events: int, *, sink: Sink, work_dir: Path, threads: int = 1) -> RunResult:
+    """B': the official client's ``batch()``, 100 operations a request, from ``threads``
+    threads, timed as a whole process like A."""
+    if sink.tls is None:
+        raise ValueError("the official client speaks HTTPS only: give the sink a certificate")
+    env = {**os.environ, "REQUESTS_CA_BUNDLE": str(sink.tls.ca_path)}
+    argv = [sys.executable, _script("official_batch.py"), str(events_path),
+            "--host", "127.0.0.1", "--port", str(sink.port), "--threads", str(threads)]
+    try:
+        usage = run_measured(argv, env=env, output_dir=work_dir)
+    finally:
+        stats = sink.stop()
+    if usage.returncode != 0:
+        raise RuntimeError(f"B' (official client, batch) failed: {usage.describe_failure()}")
+    result = _json_line(usage.stdout, "B'")
+    if result["events"] != events or stats.routes.get("v2_batch") != result["requests"]:
+        raise RuntimeError(f"B' sent {result['events']} of {events} events in {result['requests']} "
+                           f"requests; the sink saw {dict(stats.routes)}")
+    key = "B'" if threads == 1 else f"B'x{threads}"
+    return RunResult(
+        key=key, label=f"official client batch(), {threads} thread{'s' if threads > 1 else ''}",
+        events=events, seconds=usage.wall_s,
+        timed="whole process: start-up, read, map, send (no outcome records)",
+        cpu_s=usage.cpu_s, max_rss_mb=usage.max_rss_mb, sink=stats,
+        checks={"requests": result["requests"], "sink_routes": dict(stats.routes)},
     )
 
 

@@ -15,15 +15,30 @@ from rich.console import Console
 from rich.table import Table
 
 from results import RunResult
+from spread import Spread, figure, rates, ratio
+
+Runs = dict[str, list[RunResult]]
+"""Every run of every runner, by key (``A``, ``B'``, ...), in the order they ran."""
 
 TARGETS: dict[str, str] = {
-    "A/B": ">= 25",
-    "A/C'": ">= 0.8",
+    "A/B'": ">= 1.5",
+    "A/C'": ">= 1.2",
     "rss_n": "<= 150 MB",
     "rss_growth": "< 20 %",
     "resend_ratio": "= 1.00",
     "startup": "<= 0.3 s",
 }
+THRESHOLDS: dict[str, float] = {"A/B'": 1.5, "A/C'": 1.2}
+RATIOS: tuple[tuple[str, str, str], ...] = (
+    ("A/B", "A", "B"),
+    ("A/B'", "A", "B'"),
+    ("A/B' x4", "A", "B'x4"),
+    ("A/C'", "A", "C'"),
+    ("A/C", "A", "C"),
+    ("A x 2/C'", "Ax2", "C'"),
+    ("A x 2/B'", "Ax2", "B'"),
+)
+ROW_ORDER: tuple[str, ...] = ("A", "Ax2", "C'", "B'", "B'x4", "B", "C", "A10")
 
 
 def _fmt(value: float | None, spec: str = ",.0f") -> str:
@@ -38,57 +53,68 @@ def _verdict(ok: bool | None) -> str:
     return "[green]meets[/green]" if ok else "[red]misses[/red]"
 
 
-def ratio(numerator: RunResult | None, denominator: RunResult | None) -> float | None:
-    """events/s of one runner over another's, when both ran."""
-    if numerator is None or denominator is None or denominator.events_per_s <= 0:
-        return None
-    return numerator.events_per_s / denominator.events_per_s
-
-
-def summarise(report: dict[str, Any], runs: dict[str, RunResult]) -> dict[str, Any]:
-    """The headline figures (ratios, RSS growth) computed from the runs."""
+def summarise(report: dict[str, Any], runs: Runs) -> dict[str, Any]:
+    """The headline figures (ratios with their spread, RSS growth) computed from the runs."""
+    headline: dict[str, Any] = {}
+    for name, top, bottom in RATIOS:
+        spread = ratio(runs.get(top), runs.get(bottom))
+        headline[name] = None if spread is None else spread.to_json()
     a = runs.get("A")
-    headline: dict[str, Any] = {
-        "A/B": ratio(a, runs.get("B")),
-        "A/C'": ratio(a, runs.get("C'")),
-        "A/C": ratio(a, runs.get("C")),
-        "Ax2/C'": ratio(runs.get("Ax2"), runs.get("C'")),
-        "A_cpu_s_per_100k": a.cpu_s_per_100k if a else None,
-        "A_rss_mb_n": a.max_rss_mb if a else None,
-    }
+    cpu = figure(a, lambda run: run.cpu_s_per_100k) if a else None
+    rss = figure(a, lambda run: run.max_rss_mb) if a else None
+    headline["A_cpu_s_per_100k"] = None if cpu is None else cpu.to_json()
+    headline["A_rss_mb_n"] = None if rss is None else round(rss.high, 3)
     big = runs.get("A10")
-    if a and big and a.max_rss_mb and big.max_rss_mb:
-        headline["A_rss_mb_10n"] = big.max_rss_mb
-        headline["A_rss_growth"] = big.max_rss_mb / a.max_rss_mb - 1
-    return {key: (round(v, 4) if isinstance(v, float) else v) for key, v in headline.items()}
+    big_rss = figure(big, lambda run: run.max_rss_mb) if big else None
+    if rss is not None and big_rss is not None and rss.high > 0:
+        headline["A_rss_mb_10n"] = round(big_rss.high, 3)
+        headline["A_rss_growth"] = round(big_rss.high / rss.high - 1, 4)
+    return headline
 
 
-def render(report: dict[str, Any], runs: dict[str, RunResult], console: Console) -> None:
+def runs_json(runs: Runs) -> dict[str, Any]:
+    """Every run, and each runner's spread, for the results file."""
+    data: dict[str, Any] = {}
+    for key, results in runs.items():
+        cpu = figure(results, lambda run: run.cpu_s_per_100k)
+        data[key] = {
+            "events_per_s": rates(results).to_json(1),
+            "cpu_s_per_100k": None if cpu is None else cpu.to_json(3),
+            "runs": [run.to_json() for run in results],
+        }
+    return data
+
+
+def render(report: dict[str, Any], runs: Runs, console: Console) -> None:
     """Print every table."""
     setup = report["setup"]
     table = Table(
         title=f"Throughput: {setup['events']:,} track events, concurrency {setup['concurrency']}, "
-        f"{setup['transport']} on loopback, sink: {setup['sink_workers']} process(es)",
+        f"{setup['transport']} on loopback, sink: {setup['sink_workers']} process(es); "
+        f"median (min-max) of {setup['repeat']} run(s)",
         title_justify="left",
     )
-    for column in ("", "runner", "events", "timed s", "events/s", "CPU s/100k", "peak RSS MB",
-                   "sink CPU"):
+    for column in ("", "runner", "events", "events/s", "CPU s/100k", "peak RSS MB", "sink CPU"):
         table.add_column(column, justify="left" if column in ("", "runner") else "right")
     big_label = "A (10 x N)" if setup["rss_events"] == 10 * setup["events"] else "A (RSS run)"
-    for key in ("A", "Ax2", "C'", "C", "B", "A10"):
-        run = runs.get(key)
-        if run is None:
+    for key in ROW_ORDER:
+        results = runs.get(key)
+        if not results:
             continue
+        cpu = figure(results, lambda run: run.cpu_s_per_100k)
+        rss = figure(results, lambda run: run.max_rss_mb)
+        sink = figure(results, lambda run: run.sink_cpu_share)
         table.add_row(
-            {"A10": big_label, "Ax2": "A x 2"}.get(key, key), run.label, f"{run.events:,}",
-            _fmt(run.seconds, ".2f"),
-            _fmt(run.events_per_s), _fmt(run.cpu_s_per_100k, ".2f"), _fmt(run.max_rss_mb, ".1f"),
-            _fmt(run.sink_cpu_share, ".0%"),
+            {"A10": big_label, "Ax2": "A x 2", "B'x4": "B' x 4"}.get(key, key), results[0].label,
+            f"{results[0].events:,}", rates(results).format(),
+            "-" if cpu is None else cpu.format(".2f"), "-" if rss is None else _fmt(rss.high, ".1f"),
+            "-" if sink is None else _fmt(sink.median, ".0%"),
         )
     console.print(table)
     console.print(
-        "[dim]A and C' are timed as whole processes (start-up included); B times its sending "
-        "loop; C times its posting only. Sink CPU = sink CPU seconds per timed second.[/dim]"
+        "[dim]A, B' and C' are timed as whole processes (start-up included); B times its sending "
+        "loop; C times its posting only. Peak RSS is the highest of the runs. Sink CPU = sink CPU "
+        "seconds per timed second (median).[/dim]"
     )
     same = report.get("same_items_as_c_prime")
     if same:
@@ -96,16 +122,18 @@ def render(report: dict[str, Any], runs: dict[str, RunResult], console: Console)
         console.print(f"[dim]items A sent vs C''s, first {same['checked']:,} events: {verdict}[/dim]")
 
     headline = report["headline"]
-    targets = Table(title="Against the targets of issue #5", title_justify="left")
+    targets = Table(title="Against the targets of issue #13 (ratios: median, range)", title_justify="left")
     for column in ("figure", "value", "target", ""):
         targets.add_column(column)
     rows: list[tuple[str, str, str, bool | None]] = []
-    for key in ("A/B", "A/C'", "A/C", "Ax2/C'"):
-        value = headline.get(key)
-        target = TARGETS.get(key, "")
-        threshold = {"A/B": 25.0, "A/C'": 0.8}.get(key)
-        ok = None if value is None or threshold is None else value >= threshold
-        rows.append((key, _fmt(value, ".2f"), target, ok))
+    for name, _, _ in RATIOS:
+        value = headline.get(name)
+        if value is None:
+            continue
+        spread = Spread(value["min"], value["median"], value["max"])
+        threshold = THRESHOLDS.get(name)
+        ok = None if threshold is None else spread.median >= threshold
+        rows.append((name, spread.format(".2f"), TARGETS.get(name, ""), ok))
     rss = headline.get("A_rss_mb_n")
     rows.append(("A peak RSS, N", _fmt(rss, ".1f") + " MB", TARGETS["rss_n"],
                  None if rss is None else rss <= 150))
@@ -116,7 +144,10 @@ def render(report: dict[str, Any], runs: dict[str, RunResult], console: Console)
         rows.append((f"A peak RSS, {big}", _fmt(headline["A_rss_mb_10n"], ".1f") + " MB", "", None))
         rows.append((f"A RSS growth N -> {big}", _fmt(growth * 100, "+.1f") + " %",
                      TARGETS["rss_growth"], growth < 0.20))
-    rows.append(("A CPU s per 100k events", _fmt(headline.get("A_cpu_s_per_100k"), ".2f"), "", None))
+    cpu = headline.get("A_cpu_s_per_100k")
+    if cpu is not None:
+        rows.append(("A CPU s per 100k events", Spread(cpu["min"], cpu["median"], cpu["max"]).format(".2f"),
+                     "", None))
     retry = report.get("retries")
     if retry:
         rows.append(("re-sent / failed retryably", _fmt(retry["resend_ratio"], ".2f"),
@@ -126,9 +157,11 @@ def render(report: dict[str, Any], runs: dict[str, RunResult], console: Console)
     if startup:
         for name, key in (("deliverator --help", "help_s"), ("deliverator destinations", "destinations_s")):
             rows.append((name, _fmt(startup[key], ".3f") + " s", TARGETS["startup"], startup[key] <= 0.3))
-    for figure, value, target, ok in rows:
-        targets.add_row(figure, value, target, _verdict(ok))
+    for figure_name, value_text, target, ok in rows:
+        targets.add_row(figure_name, value_text, target, _verdict(ok))
     console.print(targets)
+    if report.get("arc"):
+        render_arc(report["arc"], console)
     if retry:
         console.print(
             f"[dim]retry run: {retry['events']:,} events, {retry['requests']:,} requests "
@@ -138,6 +171,46 @@ def render(report: dict[str, Any], runs: dict[str, RunResult], console: Console)
             f"re-sent; outcomes {retry['outcomes']}, attempts recorded {retry['attempts_recorded']:,} "
             f"vs {retry['item_arrivals']:,} copies received[/dim]"
         )
+
+
+def render_arc(arc: dict[str, Any], console: Console) -> None:
+    """The adaptive-concurrency tables."""
+    fast = arc.get("fast_sink")
+    if fast:
+        table = Table(title="Adaptive concurrency on the fast sink: events/s, median (min-max)", title_justify="left")
+        table.add_column("concurrency")
+        table.add_column("events/s", justify="right")
+        for key, value in fast.items():
+            if isinstance(value, dict):
+                table.add_row(key, Spread(value["min"], value["median"], value["max"]).format())
+        console.print(table)
+        ratio_value = fast["adaptive/best_fixed"]
+        console.print(f"adaptive / best fixed ({fast['best_fixed']}): {ratio_value:.2f} (target >= 0.95) "
+                      f"{_verdict(ratio_value >= 0.95)}")
+    limited = arc.get("rate_limited")
+    if limited:
+        shape = limited["shape"]
+        console.print(
+            f"rate-limited sink ({shape['rate']:.0f} requests/s, burst {shape['burst']:.0f}, "
+            f"{shape['latency_s'] * 1000:.0f} ms): {limited['accepted']:,} accepted, "
+            f"{limited['refused_429']:,} answered 429 = {limited['refused_share']:.1%} of requests (target <= 5 %) "
+            f"{_verdict(limited['refused_share'] <= 0.05)}; goodput {limited['goodput_share']:.2f} x R over the "
+            f"whole run, {limited['goodput_share_while_sending'] or 0:.2f} x R while sending (target >= 0.9) "
+            f"{_verdict(limited['goodput_share'] >= 0.9)}; limit in the second half "
+            f"{limited['limit_second_half']}")
+    bent = arc.get("knee")
+    if bent:
+        shape = bent["shape"]
+        console.print(
+            f"knee sink ({shape['workers']} at once, {shape['service_s'] * 1000:.0f} ms each): limit in the second "
+            f"half {bent['limit_second_half']} against a knee of {shape['workers']}; throughput "
+            f"{bent['throughput_share']:.2f} of the knee's")
+    for key, what, share in (("rate_limited_fixed4", "rate-limited sink", "goodput_share"),
+                             ("knee_fixed4", "knee sink", "throughput_share")):
+        fixed = arc.get(key)
+        if fixed:
+            console.print(f"fixed concurrency 4 against the {what}: {fixed[share]:.2f} of what it allows, "
+                          f"{fixed['refused_share']:.1%} answered 429")
 
 
 def write_json(report: dict[str, Any], directory: Path) -> Path:

@@ -1,8 +1,9 @@
-"""``make bench``: deliverator against the official client, a straight-line script and a
-zero-work baseline, on loopback against one fast sink; plus peak memory, retry amplification
-and start-up time. See benchmarks/README.md for what each figure means.
+"""``make bench``: deliverator against the official client (used well: its ``batch()`` call;
+and one request per event), a straight-line script and a zero-work baseline, on loopback
+against one fast sink; plus peak memory, retry amplification and start-up time. See
+benchmarks/README.md for what each figure means.
 
-    python benchmarks/run.py [--events N] [--rss-events M] [--transport tls|http] [--quick]
+    python benchmarks/run.py [--events N] [--rss-events M] [--transport tls|http] [--repeat K] [--quick]
     python benchmarks/run.py --profile        # where A spends its time (py-spy)
 """
 
@@ -22,19 +23,20 @@ from typing import Any
 
 from rich.console import Console
 
+from arc import fast_sink, knee, rate_limited
 from certs import make_tls_files
 from deliverator_job import deliverator_command, run_a, run_a_sharded
 from events import write_events
-from jobs import run_b, run_c, run_c_prime
+from jobs import run_b, run_b_prime, run_c, run_c_prime
 from profiling import format_hot_spots, profile_a
-from report import render, summarise, write_json
+from report import Runs, render, runs_json, summarise, write_json
 from results import RunResult
 from retries import run_retry_amplification
-from sink import Mode, Sink, TlsFiles
+from sink import Mode, Shape, Sink, TlsFiles
 from startup import measure_startup
 
 HERE = Path(__file__).resolve().parent
-STEPS = ("startup", "C", "C'", "A", "A2", "B", "rss", "retries")
+STEPS = ("startup", "C", "C'", "A", "A2", "B'", "B", "rss", "retries", "arc")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,8 +52,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--transport", choices=("tls", "http"), default="tls",
                         help="for A, C' and C (B is always HTTPS); default tls")
     parser.add_argument("--sink-workers", type=int, default=1, help="sink processes (SO_REUSEPORT)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs of A, C' and C; the fastest counts")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of every runner; each figure is reported as min / median / max")
     parser.add_argument("--startup-runs", type=int, default=5)
+    parser.add_argument("--arc-events", type=int, default=None,
+                        help="events for each adaptive-concurrency run on the shaped sinks (default min(N, 60,000))")
+    parser.add_argument("--arc-rate", type=float, default=200.0, help="requests/s the rate-limited sink allows")
+    parser.add_argument("--charts-dir", type=Path, default=None,
+                        help="also copy the PNG charts here (e.g. docs/images)")
     parser.add_argument("--only", default=",".join(STEPS),
                         help=f"comma-separated steps to run, from {', '.join(STEPS)}")
     parser.add_argument("--quick", action="store_true",
@@ -68,6 +76,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.rss_events = 10 * args.events
     if args.retry_events is None:
         args.retry_events = min(args.events, 100_000)
+    if args.arc_events is None:
+        args.arc_events = min(args.events, 60_000)
     steps = [step.strip() for step in args.only.split(",") if step.strip()]
     unknown = [step for step in steps if step not in STEPS]
     if unknown:
@@ -131,24 +141,21 @@ class Bench:
         yield
         self.console.print(f"[dim] ({time.perf_counter() - started:.1f} s)[/dim]")
 
-    def fastest(self, what: str, run: Callable[[], RunResult]) -> RunResult:
-        """Run ``repeat`` times and keep the fastest."""
-        best: RunResult | None = None
+    def repeated(self, what: str, run: Callable[[], RunResult]) -> list[RunResult]:
+        """Run ``repeat`` times and keep every run (the report gives min / median / max)."""
+        results: list[RunResult] = []
         for attempt in range(self.args.repeat):
             label = what if self.args.repeat == 1 else f"{what} (run {attempt + 1}/{self.args.repeat})"
             with self.step(label):
-                result = run()
-            if best is None or result.events_per_s > best.events_per_s:
-                best = result
-        assert best is not None
-        return best
+                results.append(run())
+        return results
 
 
 def benchmark(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
     """Run every chosen step and build the report."""
     n, steps = args.events, set(args.steps)
     deliverator = deliverator_command()
-    runs: dict[str, RunResult] = {}
+    runs: Runs = {}
     report: dict[str, Any] = {
         "setup": {
             "events": n, "b_events": args.b_events, "rss_events": args.rss_events,
@@ -164,17 +171,17 @@ def benchmark(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
             startup = measure_startup(deliverator, runs=args.startup_runs)
         report["startup"] = {"help_s": round(startup.help_s, 4),
                              "destinations_s": round(startup.destinations_s, 4), "runs": startup.runs}
-    events = bench.events_file(n) if steps & {"C", "C'", "A", "A2", "B"} else None
+    events = bench.events_file(n) if steps & {"C", "C'", "A", "A2", "B'", "B"} else None
     if events is not None and "C" in steps:
-        runs["C"] = bench.fastest("C: zero-work baseline", lambda: run_c(
+        runs["C"] = bench.repeated("C: zero-work baseline", lambda: run_c(
             events, sink=bench.sink(), work_dir=bench.work, concurrency=args.concurrency,
             ca_bundle=bench.ca_bundle))
     if events is not None and "C'" in steps:
-        runs["C'"] = bench.fastest("C': straight-line script", lambda: run_c_prime(
+        runs["C'"] = bench.repeated("C': straight-line script", lambda: run_c_prime(
             events, n, sink=bench.sink(), work_dir=bench.work, concurrency=args.concurrency,
             ca_bundle=bench.ca_bundle))
     if events is not None and "A" in steps:
-        runs["A"] = bench.fastest("A: deliverator deliver", lambda: run_a(
+        runs["A"] = bench.repeated("A: deliverator deliver", lambda: run_a(
             events, n, work_dir=bench.work, sink=bench.sink(), concurrency=args.concurrency,
             ca_bundle=bench.ca_bundle))
         if "C'" in runs:
@@ -184,20 +191,27 @@ def benchmark(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
             report["same_items_as_c_prime"] = {"checked": min(n, 5_000), "differing": len(differ),
                                                "first_differing": differ[:5]}
     if events is not None and "A2" in steps:
-        runs["Ax2"] = bench.fastest("A x 2: two deliverator processes, half the events each", lambda: run_a_sharded(
+        runs["Ax2"] = bench.repeated("A x 2: two deliverator processes, half the events each", lambda: run_a_sharded(
             events, n, shards=2, work_dir=bench.work, sink=bench.sink(), concurrency=args.concurrency,
             ca_bundle=bench.ca_bundle))
+    if events is not None and "B'" in steps:
+        for threads in (1, 4):
+            key = "B'" if threads == 1 else f"B'x{threads}"
+            runs[key] = bench.repeated(
+                f"{key}: official client batch(), {threads} thread(s)",
+                lambda threads=threads: run_b_prime(
+                    events, n, sink=bench.sink(tls=True), work_dir=bench.work, threads=threads))
     if events is not None and "B" in steps:
-        with bench.step(f"B: official client, {args.b_events:,} events"):
-            runs["B"] = run_b(events, min(args.b_events, n), sink=bench.sink(tls=True, workers=1),
-                              work_dir=bench.work)
+        runs["B"] = bench.repeated(f"B: official client, 1 request per event, {args.b_events:,} events",
+                                   lambda: run_b(events, min(args.b_events, n), sink=bench.sink(tls=True, workers=1),
+                                                 work_dir=bench.work))
     if "rss" in steps and args.rss_events > 0:
         big = bench.events_file(args.rss_events)
         with bench.step(f"A at {args.rss_events:,} events, for peak RSS"):
             result = run_a(big, args.rss_events, work_dir=bench.work, sink=bench.sink(),
                            concurrency=args.concurrency, ca_bundle=bench.ca_bundle, tally=False,
                            tag="a10")
-        runs["A10"] = result
+        runs["A10"] = [result]
         (bench.work / "a10.results.jsonl").unlink(missing_ok=True)
     if "retries" in steps:
         retry_input = bench.events_file(args.retry_events)
@@ -206,10 +220,40 @@ def benchmark(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
                 retry_input, args.retry_events, work_dir=bench.work, concurrency=args.concurrency,
                 tls_ca=bench.ca_bundle, sink=bench.sink("items", workers=1))
         report["retries"] = retry.to_json()
-    report["runs"] = {key: run.to_json() for key, run in runs.items()}
+    if "arc" in steps:
+        report["arc"] = adaptive_concurrency(args, bench)
+    report["runs"] = runs_json(runs)
     report["headline"] = summarise(report, runs)
     render(report, runs, bench.console)
     return report
+
+
+def adaptive_concurrency(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
+    """The adaptive-concurrency runs: fixed vs adaptive on the fast sink, then the shaped sinks."""
+    arc: dict[str, Any] = {}
+    fast_events = min(args.events, 100_000)
+    arc["fast_sink"] = fast_sink(
+        bench.events_file(fast_events), fast_events, repeated=bench.repeated, sink=bench.sink,
+        work_dir=bench.work, ca_bundle=bench.ca_bundle)
+    shaped_input = bench.events_file(args.arc_events)
+    tls = bench.tls if args.transport == "tls" else None
+    with bench.step(f"arc: rate-limited sink, {args.arc_rate:.0f} requests/s, {args.arc_events:,} events"):
+        arc["rate_limited"] = rate_limited(
+            shaped_input, shape=Shape(rate=args.arc_rate, burst=max(1.0, args.arc_rate / 10), latency_s=0.1),
+            work_dir=bench.work, tls=tls, ca_bundle=bench.ca_bundle)
+    with bench.step(f"arc: knee sink, 8 at once, 50 ms, {args.arc_events:,} events"):
+        arc["knee"] = knee(shaped_input, shape=Shape(workers=8, service_s=0.05), work_dir=bench.work, tls=tls,
+                           ca_bundle=bench.ca_bundle)
+    # For comparison: the default fixed concurrency against the same two sinks (fewer events:
+    # it is slow there, which is the point).
+    small = bench.events_file(max(1, args.arc_events // 8))
+    with bench.step("arc: the same two sinks with fixed concurrency 4"):
+        arc["rate_limited_fixed4"] = rate_limited(
+            small, shape=Shape(rate=args.arc_rate, burst=max(1.0, args.arc_rate / 10), latency_s=0.1),
+            work_dir=bench.work, tls=tls, ca_bundle=bench.ca_bundle, concurrency=4)
+        arc["knee_fixed4"] = knee(small, shape=Shape(workers=8, service_s=0.05), work_dir=bench.work, tls=tls,
+                                  ca_bundle=bench.ca_bundle, concurrency=4)
+    return arc
 
 
 def profile(args: argparse.Namespace, bench: Bench) -> None:
@@ -222,6 +266,25 @@ def profile(args: argparse.Namespace, bench: Bench) -> None:
                           ca_bundle=bench.ca_bundle, out=out)
     bench.console.print(format_hot_spots(spots, args.top), highlight=False, markup=False)
     bench.console.print(f"raw stacks (for flame graphs): {out}")
+
+
+def write_charts(report: dict[str, Any], directory: Path, copy_to: Path | None) -> list[Path]:
+    """The PNG charts of this run (matplotlib is imported only here: a bench dependency)."""
+    from charts import limit_chart, throughput_chart
+
+    setup = report["setup"]
+    written: list[Path] = []
+    if report.get("runs"):
+        title = (f"{setup['events']:,} track events, {setup['transport']} on loopback, "
+                 f"median of {setup['repeat']} run(s), {setup['cpus']} CPUs (shared)")
+        written.append(throughput_chart(report["runs"], directory / "throughput.png", title))
+    if report.get("arc"):
+        written.append(limit_chart(report["arc"], directory / "adaptive-limit.png"))
+    if copy_to is not None:
+        copy_to.mkdir(parents=True, exist_ok=True)
+        for path in written:
+            shutil.copyfile(path, copy_to / path.name)
+    return written
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     path = write_json(report, args.results_dir)
     console.print(f"results written to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    for chart in write_charts(report, args.results_dir, args.charts_dir):
+        console.print(f"chart written to {chart}")
     return 0
 
 

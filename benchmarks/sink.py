@@ -6,7 +6,7 @@ and one pre-built answer, ``200 {}``. It runs in its own process (or several, sh
 through ``SO_REUSEPORT``) so that it never competes with the client for the GIL. Each worker
 reports how much CPU it used, which tells whether it came close to saturating.
 
-Two modes:
+Four modes:
 
 - ``ok``: every request gets ``200 {}`` (Customer.io's v2 batch success, and what the official
   client's v1 ``POST /api/v1/customers/{id}/events`` expects).
@@ -15,14 +15,21 @@ Two modes:
   retryable ``503`` by a deterministic rule on (item id, how many times this item arrived), and
   the answer is ``{"results": [{"status": 200}, {"status": 503, "message": ...}, ...]}``. Every
   arrival of every id is counted, so re-sends are measured where they happen: at the server.
+- ``limited``: a destination that allows ``rate`` requests a second, as a token bucket with
+  ``burst``: a request with a token is answered ``200 {}`` after ``latency_s``; one without
+  gets ``429`` with ``Retry-After: 1`` at once (the adaptive-concurrency benchmark).
+- ``knee``: a destination with ``workers`` requests served at once, ``service_s`` each; more
+  in flight wait their turn, so latency grows with the requests in flight beyond the knee.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import multiprocessing
 import queue
+import random
 import signal
 import socket
 import ssl
@@ -36,12 +43,16 @@ from typing import Any, Final, Literal
 import attrs
 import orjson
 
-Mode = Literal["ok", "items"]
+Mode = Literal["ok", "items", "limited", "knee"]
 
 _MAX_HEAD: Final = 64 * 1024
 _MAX_BODY: Final = 16 * 1024 * 1024
 _OK: Final = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+)
+_TOO_MANY: Final = (
+    b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+    b"Content-Length: 2\r\n\r\n{}"
 )
 _START_TIMEOUT_S: Final = 30.0
 
@@ -69,6 +80,51 @@ class ItemsRule:
 
 
 @attrs.frozen(kw_only=True)
+class Shape:
+    """The behaviour of ``limited`` and ``knee`` modes."""
+
+    rate: float = 200.0
+    """``limited``: requests a second the token bucket allows."""
+    burst: float = 20.0
+    """``limited``: tokens the bucket holds at most."""
+    latency_s: float = 0.1
+    """``limited``: how long an accepted request takes."""
+    workers: int = 8
+    """``knee``: requests served at once."""
+    service_s: float = 0.05
+    """``knee``: how long serving one request takes."""
+
+
+class _Pacing:
+    """Per-worker state of ``limited`` and ``knee``: the bucket, and when each worker is free.
+    Latency varies by up to 10 % either way (seeded), as real answers do."""
+
+    def __init__(self, shape: Shape) -> None:
+        self.shape = shape
+        self.tokens = shape.burst
+        self.updated = time.monotonic()
+        self.free_at = [0.0] * shape.workers
+        self.random = random.Random(7)
+
+    def limited(self, now: float) -> float | None:
+        """The delay before answering 200, or None for a 429 now."""
+        shape = self.shape
+        self.tokens = min(shape.burst, self.tokens + (now - self.updated) * shape.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return None
+        self.tokens -= 1
+        return shape.latency_s * self.random.uniform(0.9, 1.1)
+
+    def knee(self, now: float) -> float:
+        """The delay before answering: waiting for a free worker, then the service time."""
+        start = max(now, heapq.heappop(self.free_at))
+        done = start + self.shape.service_s * self.random.uniform(0.9, 1.1)
+        heapq.heappush(self.free_at, done)
+        return done - now
+
+
+@attrs.frozen(kw_only=True)
 class TlsFiles:
     """A throwaway certificate for the sink and the CA that signed it (PEM files)."""
 
@@ -92,6 +148,8 @@ class SinkStats:
     items_refused: int = 0
     items_in_failed_requests: int = 0
     workers: int = 1
+    active_s: float = 0.0
+    """From the first request to the last one (the busiest worker's)."""
 
     @property
     def busiest_core_share(self) -> float:
@@ -120,6 +178,8 @@ class _Counters:
         self.arrivals: Counter[str] = Counter()
         self.items_refused = 0
         self.items_in_failed_requests = 0
+        self.first_at: float | None = None
+        self.last_at = 0.0
 
 
 def _route(path: bytes) -> str:
@@ -145,12 +205,13 @@ def _response(status: int, reason: str, body: bytes, close: bool = False) -> byt
 class _Connection(asyncio.Protocol):
     """One client connection: split the byte stream into requests and answer each in turn."""
 
-    __slots__ = ("_buffer", "_counters", "_mode", "_rule", "_transport")
+    __slots__ = ("_buffer", "_counters", "_mode", "_pacing", "_rule", "_transport")
 
-    def __init__(self, counters: _Counters, mode: Mode, rule: ItemsRule) -> None:
+    def __init__(self, counters: _Counters, mode: Mode, rule: ItemsRule, pacing: _Pacing | None = None) -> None:
         self._counters = counters
         self._mode = mode
         self._rule = rule
+        self._pacing = pacing
         self._buffer = bytearray()
         self._transport: asyncio.Transport | None = None
 
@@ -180,6 +241,11 @@ class _Connection(asyncio.Protocol):
             body = bytes(buffer[head_end + 4 : end])
             del buffer[:end]
             path = head.split(b" ", 2)[1] if head.count(b" ") >= 2 else b""
+            if self._pacing is not None and not close:
+                self._answer_later(path, body, transport)
+                if not buffer:
+                    return
+                continue
             transport.write(self._answer(path, body, close))
             if close:
                 transport.close()
@@ -187,11 +253,33 @@ class _Connection(asyncio.Protocol):
             if not buffer:
                 return
 
+    def _answer_later(self, path: bytes, body: bytes, transport: asyncio.Transport) -> None:
+        """``limited`` and ``knee``: answer after the shape's delay (clients here send one
+        request at a time per connection, so answers cannot overtake each other)."""
+        counters, pacing = self._counters, self._pacing
+        assert pacing is not None
+        counters.requests += 1
+        counters.body_bytes += len(body)
+        counters.routes[_route(path)] += 1
+        now = time.monotonic()
+        if counters.first_at is None:
+            counters.first_at = now
+        counters.last_at = now
+        delay = pacing.limited(now) if self._mode == "limited" else pacing.knee(now)
+        if delay is None:
+            counters.statuses["429"] += 1
+            transport.write(_TOO_MANY)
+            return
+        counters.statuses["200"] += 1
+        asyncio.get_running_loop().call_later(delay, _write_if_open, transport, _OK)
+
     def _answer(self, path: bytes, body: bytes, close: bool) -> bytes:
         counters = self._counters
         counters.requests += 1
         counters.body_bytes += len(body)
         counters.routes[_route(path)] += 1
+        if counters.first_at is None:
+            counters.first_at = time.monotonic()
         if self._mode == "ok":
             counters.statuses["200"] += 1
             return _OK if not close else _response(200, "OK", b"{}", close=True)
@@ -206,6 +294,11 @@ class _Connection(asyncio.Protocol):
         body = orjson.dumps({"error": message})
         transport.write(_response(400, "Bad Request", body, close=True))
         transport.close()
+
+
+def _write_if_open(transport: asyncio.Transport, data: bytes) -> None:
+    if not transport.is_closing():
+        transport.write(data)
 
 
 def _read_head(head: bytes) -> tuple[int, bool, str]:
@@ -268,15 +361,16 @@ def _listening_socket(port: int) -> socket.socket:
 
 
 async def _serve(
-    port: int, mode: Mode, rule: ItemsRule, tls: TlsFiles | None, reports: Any
+    port: int, mode: Mode, rule: ItemsRule, tls: TlsFiles | None, reports: Any, shape: Shape
 ) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     counters = _Counters()
+    pacing = _Pacing(shape) if mode in ("limited", "knee") else None
     server = await loop.create_server(
-        lambda: _Connection(counters, mode, rule),
+        lambda: _Connection(counters, mode, rule, pacing),
         sock=_listening_socket(port),
         ssl=_server_tls_context(tls) if tls else None,
     )
@@ -294,14 +388,15 @@ async def _serve(
         "arrivals": dict(counters.arrivals),
         "items_refused": counters.items_refused,
         "items_in_failed_requests": counters.items_in_failed_requests,
+        "active_s": max(0.0, counters.last_at - counters.first_at) if counters.first_at is not None else 0.0,
     }
 
 
-def _worker(port: int, mode: Mode, rule: ItemsRule, tls: TlsFiles | None, reports: Any) -> None:
+def _worker(port: int, mode: Mode, rule: ItemsRule, tls: TlsFiles | None, reports: Any, shape: Shape) -> None:
     """A sink process: serve until SIGTERM, then report what it saw."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     try:
-        stats = asyncio.run(_serve(port, mode, rule, tls, reports))
+        stats = asyncio.run(_serve(port, mode, rule, tls, reports, shape))
     except BaseException as exc:  # tell the parent instead of dying silently
         reports.put(("error", f"{type(exc).__name__}: {exc}"))
         raise
@@ -322,12 +417,14 @@ class Sink:
         workers: int = 1,
         tls: TlsFiles | None = None,
         rule: ItemsRule | None = None,
+        shape: Shape | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"a sink needs at least one worker, got {workers}")
-        if mode == "items" and workers != 1:
-            # Arrival counts must be exact per id, and ids would spread over workers.
-            raise ValueError("items mode counts arrivals per id: use exactly one worker")
+        if mode != "ok" and workers != 1:
+            # Arrival counts must be exact per id, a rate limit or a knee is one server's.
+            raise ValueError(f"{mode} mode is one server's behaviour: use exactly one worker")
+        self.shape = shape or Shape()
         self.mode: Mode = mode
         self.workers = workers
         self.tls = tls
@@ -369,7 +466,7 @@ class Sink:
             for _ in range(self.workers):
                 process = self._context.Process(
                     target=_worker,
-                    args=(self._port, self.mode, self.rule, self.tls, self._reports),
+                    args=(self._port, self.mode, self.rule, self.tls, self._reports, self.shape),
                     daemon=True,
                 )
                 process.start()
@@ -437,4 +534,5 @@ def merge_stats(reports: list[dict[str, Any]]) -> SinkStats:
         items_refused=sum(r["items_refused"] for r in reports),
         items_in_failed_requests=sum(r["items_in_failed_requests"] for r in reports),
         workers=len(reports),
+        active_s=max((r.get("active_s", 0.0) for r in reports), default=0.0),
     )

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from deliverator_job import summary_counts, toml_value, write_config
 from profiling import format_hot_spots, read_collapsed
-from report import ratio, summarise, write_json
+from report import runs_json, summarise, write_json
 from results import RunResult
+from spread import Spread, ratio
 from verify import differing_items, tally_outcomes
 
 toml_scalars = st.one_of(st.booleans(), st.integers(-10**9, 10**9), st.text(max_size=30),
@@ -88,16 +89,41 @@ def _run(key: str, events: int, seconds: float, rss: float | None = None) -> Run
 
 
 def test_ratios_compare_event_rates_not_times() -> None:
-    a, b = _run("A", 200_000, 4.0), _run("B", 5_000, 5.0)
-    assert ratio(a, b) == pytest.approx(50.0)
+    a, b = [_run("A", 200_000, 4.0)], [_run("B", 5_000, 5.0)]
+    spread = ratio(a, b)
+    assert spread is not None
+    assert spread.median == pytest.approx(50.0)
     assert ratio(a, None) is None
 
 
+def test_ratio_spread_is_median_over_median_and_the_widest_range() -> None:
+    a = [_run("A", 100, seconds) for seconds in (1.0, 2.0, 4.0)]  # 100, 50, 25 events/s
+    b = [_run("B", 100, seconds) for seconds in (2.0, 4.0)]  # 50, 25 events/s: median 37.5
+    spread = ratio(a, b)
+    assert spread == Spread(pytest.approx(0.5), pytest.approx(50 / 37.5), pytest.approx(4.0))
+
+
+def test_spread_is_min_median_max_and_says_so() -> None:
+    spread = Spread.of([3.0, 1.0, 2.0])
+    assert (spread.low, spread.median, spread.high) == (1.0, 2.0, 3.0)
+    assert spread.format(".1f") == "2.0 (1.0-3.0)"
+    assert Spread.of([5.0]).format(".1f") == "5.0"
+    with pytest.raises(ValueError, match="at least one"):
+        Spread.of([])
+
+
 def test_headline_reports_rss_growth_from_n_to_ten_n() -> None:
-    runs = {"A": _run("A", 100, 1.0, rss=100.0), "A10": _run("A10", 1000, 10.0, rss=115.0)}
+    runs = {"A": [_run("A", 100, 1.0, rss=90.0), _run("A", 100, 1.0, rss=100.0)],
+            "A10": [_run("A10", 1000, 10.0, rss=115.0)]}
     headline = summarise({}, runs)
     assert headline["A_rss_growth"] == pytest.approx(0.15)
-    assert headline["A_cpu_s_per_100k"] == pytest.approx(1000.0)
+    assert headline["A_cpu_s_per_100k"]["median"] == pytest.approx(1000.0)
+
+
+def test_runs_json_keeps_every_run_and_the_spread() -> None:
+    data = runs_json({"A": [_run("A", 100, 1.0), _run("A", 100, 2.0)]})
+    assert len(data["A"]["runs"]) == 2
+    assert data["A"]["events_per_s"] == {"min": 50.0, "median": 75.0, "max": 100.0}
 
 
 def test_results_are_written_as_a_dated_file_and_latest(tmp_path: Path) -> None:
@@ -111,3 +137,13 @@ def test_run_result_json_has_rate_and_cpu_per_100k() -> None:
     assert data["events_per_s"] == 40_000.0
     assert data["cpu_s_per_100k"] == 2.5
     assert math.isclose(data["seconds"], 5.0)
+
+
+def test_charts_are_written_as_png_files(tmp_path: Path) -> None:
+    charts = pytest.importorskip("charts", reason="matplotlib is a bench-only dependency (make bench installs it)")
+    runs = {key: {"events_per_s": {"min": 90.0, "median": 100.0, "max": 120.0}} for key in ("A", "B'", "C'")}
+    arc = {"rate_limited": {"shape": {"rate": 200.0, "latency_s": 0.1}, "samples": [[0.05, 1], [0.1, 2]]},
+           "knee": {"shape": {"workers": 8, "service_s": 0.05}, "samples": [[0.05, 1], [0.1, 2]]}}
+    written = [charts.throughput_chart(runs, tmp_path / "t.png", "title"), charts.limit_chart(arc, tmp_path / "l.png")]
+    for path in written:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

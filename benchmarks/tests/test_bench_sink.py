@@ -11,7 +11,7 @@ import urllib3
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sink import ItemsRule, Sink, SinkStats, merge_stats
+from sink import ItemsRule, Shape, Sink, SinkStats, merge_stats
 
 
 def _raw_exchange(port: int, payload: bytes, expect_responses: int) -> bytes:
@@ -165,3 +165,26 @@ def test_merged_stats_add_counts_and_keep_the_longest_serving_time() -> None:
         statuses={"200": 7}, item_arrivals=4, distinct_items=2, items_refused=2,
         items_in_failed_requests=4, workers=2,
     )
+
+
+def test_limited_mode_answers_429_with_retry_after_once_the_burst_is_spent() -> None:
+    # One token per 1,000 s: the burst of 3 is all there is while this test runs.
+    with Sink(mode="limited", shape=Shape(rate=0.001, burst=3, latency_s=0.001)) as sink:
+        pool = urllib3.PoolManager(retries=False)
+        answers = [pool.request("POST", f"{sink.url}/api/v2/batch", body=b"{}") for _ in range(5)]
+    assert [answer.status for answer in answers] == [200, 200, 200, 429, 429]
+    assert answers[3].headers["Retry-After"] == "1"
+    assert sink.stats is not None and sink.stats.statuses == {"200": 3, "429": 2}
+
+
+def test_knee_mode_answers_every_request_and_counts_it() -> None:
+    with Sink(mode="knee", shape=Shape(workers=2, service_s=0.001)) as sink:
+        pool = urllib3.PoolManager(retries=False)
+        answers = [pool.request("POST", f"{sink.url}/api/v2/batch", body=b"{}") for _ in range(4)]
+    assert [(answer.status, answer.data) for answer in answers] == [(200, b"{}")] * 4
+    assert sink.stats is not None and sink.stats.requests == 4
+
+
+def test_shaped_modes_are_one_servers_behaviour() -> None:
+    with pytest.raises(ValueError, match="exactly one worker"):
+        Sink(mode="limited", workers=2)

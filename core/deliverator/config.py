@@ -14,11 +14,11 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import attrs
 
-from deliverator.convert import structure_problems, unknown_keys_message
+from deliverator.convert import converter, structure_problems, unknown_keys_message
 from deliverator.errorhandling import ErrorHandlerConfig, parse_error_handler
 from deliverator.errors import ConfigError, Problem
 from deliverator.http import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_DEADLINE_S
@@ -38,9 +38,9 @@ def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: floa
         raise ValueError(f"{attribute.name} must not be negative, got {value:g}")
 
 
-def _at_most(limit: int) -> Callable[[object, attrs.Attribute[Any], int], None]:
-    def check(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
-        if value > limit:
+def _at_most(limit: int) -> Callable[[object, attrs.Attribute[Any], int | None], None]:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
+        if value is not None and value > limit:
             raise ValueError(f"{attribute.name} must be at most {limit}, got {value}")
 
     return check
@@ -54,6 +54,31 @@ def _named(instance: object, attribute: attrs.Attribute[Any], value: str) -> Non
 def _masked_settings(settings: dict[str, Any]) -> str:
     # Which settings are secrets is the plugin's to say, later: until then, show none.
     return "{" + ", ".join(f"{key!r}: '********'" for key in settings) + "}"
+
+
+Concurrency = int | Literal["adaptive"]
+
+DEFAULT_MAX_CONCURRENCY: Final = 32
+"""The adaptive limit's ceiling when ``max_concurrency`` is not given (and the number of sender
+threads an adaptive run starts). Chosen from the benchmarks: see docs/performance.md."""
+
+
+def _concurrency(instance: object, attribute: attrs.Attribute[Any], value: Concurrency) -> None:
+    if value == "adaptive":
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f'{attribute.name} must be a whole number or "adaptive", got {value!r}')
+    _positive(instance, attribute, value)
+    _at_most(64)(instance, attribute, value)
+
+
+def _structure_concurrency(value: Any, _: type) -> Concurrency:
+    if value == "adaptive" or (isinstance(value, int) and not isinstance(value, bool)):
+        return value  # type: ignore[no-any-return]  # checked just above: "adaptive" or a whole number
+    raise TypeError(f'expected a whole number or "adaptive", got {value!r}')
+
+
+converter.register_structure_hook(Concurrency, _structure_concurrency)
 
 
 @attrs.frozen(kw_only=True)
@@ -70,16 +95,36 @@ class DeliveryConfig:
     """``[delivery]``: how requests are made."""
 
     batch_size: int | None = attrs.field(default=None, validator=_positive)
-    concurrency: int = attrs.field(default=4, validator=[_positive, _at_most(64)])
+    concurrency: Concurrency = attrs.field(default=4, validator=_concurrency)
+    """Requests in flight at once: a number (1 to 64), or ``"adaptive"`` (see
+    ``deliverator.delivery.concurrency``)."""
+    max_concurrency: int | None = attrs.field(default=None, validator=[_positive, _at_most(64)])
+    """With ``concurrency = "adaptive"``: the ceiling of the limit (default 32)."""
     timeout_s: float = attrs.field(default=10.0, validator=_positive)
     request_deadline_s: float = attrs.field(default=DEFAULT_REQUEST_DEADLINE_S, validator=_positive)
     connect_timeout_s: float = attrs.field(default=5.0, validator=_positive)
     linger_s: float = attrs.field(default=1.0, validator=_non_negative)
     max_requests_per_second: float | None = attrs.field(default=None, validator=_positive)
+    max_requests_burst: float | None = attrs.field(default=None, validator=_positive)
+    """Requests the ``max_requests_per_second`` bucket lets through at once after a quiet
+    spell (default: one second's worth)."""
     ca_bundle: str | None = None
     max_response_bytes: int = attrs.field(default=DEFAULT_MAX_RESPONSE_BYTES, validator=_positive)
     max_line_bytes: int = attrs.field(default=4 * 1024 * 1024, validator=_positive)
     cancel_grace_s: float = attrs.field(default=15.0, validator=_non_negative)
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether the number of requests in flight adapts to the destination."""
+        return self.concurrency == "adaptive"
+
+    @property
+    def sender_threads(self) -> int:
+        """Sender threads (and HTTP connections) the run needs: the fixed concurrency, or the
+        adaptive limit's ceiling."""
+        if isinstance(self.concurrency, int):
+            return self.concurrency
+        return self.max_concurrency or DEFAULT_MAX_CONCURRENCY
 
 
 @attrs.frozen(kw_only=True)

@@ -20,8 +20,8 @@ from deliverator.config import Config, parse_config
 from deliverator.delivery import DeliveryRun, RunOptions
 from deliverator.delivery.writer import OutcomeWriter
 from deliverator.destination import Destination
-from deliverator.errorhandling import RequestPacer, error_handler_plugin
-from deliverator.session import http_client, open_session
+from deliverator.errorhandling import error_handler_plugin
+from deliverator.session import http_client, open_session, request_pacer
 
 Event = Mapping[str, Any] | str | bytes
 """One input record: a mapping (encoded as JSON), or a raw line (to test invalid input)."""
@@ -76,7 +76,7 @@ def deliver_events(
         OutcomeWriter(results, dead),
         config.error_handler,
         clock=run_clock,
-        pacer=RequestPacer(run_clock, config.delivery.max_requests_per_second),
+        pacer=request_pacer(config, run_clock),
     )
     run.run(io.BytesIO(b"\n".join(_line(event) for event in events)))
     if dead_letters is not None:
@@ -114,7 +114,8 @@ def _options(config: Config, destination: Destination) -> RunOptions:
     delivery = config.delivery
     return RunOptions(
         batch_size=min(delivery.batch_size or spec.batch_items, spec.max_batch_items),
-        concurrency=delivery.concurrency,
+        concurrency=delivery.sender_threads,
+        adaptive_concurrency=delivery.adaptive,
         linger_s=delivery.linger_s,
         max_line_bytes=delivery.max_line_bytes,
         cancel_grace_s=delivery.cancel_grace_s,

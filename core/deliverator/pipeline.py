@@ -29,8 +29,7 @@ from deliverator.delivery.filerun import RunFiles, default_files, open_files
 from deliverator.delivery.runner import DeliveryRun, ProgressCallback, RunOptions
 from deliverator.delivery.sources import OutcomeSink, Source
 from deliverator.delivery.summary import Summary
-from deliverator.errorhandling import RequestPacer
-from deliverator.session import batch_size, http_client, load_checked_config, open_session
+from deliverator.session import batch_size, http_client, load_checked_config, open_session, request_pacer
 
 log = logging.getLogger("deliverator")
 
@@ -64,14 +63,15 @@ class Pipeline:
         delivery = self.config.delivery
         self.options = RunOptions(
             batch_size=batch_size(self.config, self.destination.spec),
-            concurrency=delivery.concurrency,
+            concurrency=delivery.sender_threads,
+            adaptive_concurrency=delivery.adaptive,
             linger_s=delivery.linger_s,
             max_line_bytes=delivery.max_line_bytes,
             cancel_grace_s=delivery.cancel_grace_s,
         )
         self._clock = clock or RealClock()
         self._http = http_client(self.config)
-        self._pacer = RequestPacer(self._clock, delivery.max_requests_per_second)
+        self._pacer = request_pacer(self.config, self._clock)
         self._progress = progress
         self._lock = threading.Lock()
         self._run: DeliveryRun | None = None

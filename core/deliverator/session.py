@@ -9,11 +9,12 @@ import ssl
 
 import attrs
 
+from deliverator.clock import Clock
 from deliverator.config import Config, DestinationSection, load_config
 from deliverator.convert import structure_problems
 from deliverator.destination import Destination, new_plugin_manager, register_checked
 from deliverator.discovery import EXTENSIONS_GROUP, find_destination, installed
-from deliverator.errorhandling import error_handler_plugin
+from deliverator.errorhandling import RequestPacer, error_handler_plugin
 from deliverator.errors import ConfigError, PluginError, Problem
 from deliverator.http import HttpClient, HttpSettings
 from deliverator.spec import DestinationSpec
@@ -120,9 +121,18 @@ def http_client(config: Config) -> HttpClient:
         HttpSettings(
             connect_timeout_s=delivery.connect_timeout_s,
             read_timeout_s=delivery.timeout_s,
-            pool_size=delivery.concurrency,
+            pool_size=delivery.sender_threads,
             ca_bundle=delivery.ca_bundle,
             max_response_bytes=delivery.max_response_bytes,
             request_deadline_s=delivery.request_deadline_s,
         )
+    )
+
+
+def request_pacer(config: Config, clock: Clock) -> RequestPacer:
+    """The run's request pacer, from ``[delivery]``: its token bucket, and its slow-down on
+    429 unless the concurrency adapts (then the limiter answers rate limiting)."""
+    delivery = config.delivery
+    return RequestPacer(
+        clock, delivery.max_requests_per_second, delivery.max_requests_burst, slow_down=not delivery.adaptive
     )

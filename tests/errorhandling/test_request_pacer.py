@@ -1,5 +1,5 @@
-"""The request pacer: free when unthrottled, a shared rate when configured, and an adaptive
-slow-down on rate limiting that recovers on success. Virtual time throughout, except one
+"""The request pacer: free when unthrottled, a shared token bucket (rate and burst) when
+configured, and an adaptive slow-down on rate limiting that recovers on success. Virtual time throughout, except one
 short real-clock test of thread safety."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 from deliverator.clock import FakeClock, RealClock
 from deliverator.errorhandling import RequestPacer
-from deliverator.errorhandling.pacing import DECREASE_COOLDOWN_S, MIN_RATE, RECOVERY_STEPS
+from deliverator.errorhandling.pacing import DECREASE_COOLDOWN_S, MIN_RATE, RECOVERY_STEPS, TokenBucket
 
 
 def test_unthrottled_acquire_never_sleeps_and_is_cheap() -> None:
@@ -27,9 +27,9 @@ def test_unthrottled_acquire_never_sleeps_and_is_cheap() -> None:
     assert elapsed < 2.0  # ~0.05 s in practice: one attribute check and two increments
 
 
-def test_configured_rate_spaces_requests_evenly() -> None:
+def test_configured_rate_spaces_requests_evenly_once_the_burst_is_spent() -> None:
     clock = FakeClock()
-    pacer = RequestPacer(clock, max_requests_per_second=10)
+    pacer = RequestPacer(clock, max_requests_per_second=10, burst=1)
     for _ in range(50):
         pacer.acquire()
     assert clock.monotonic() == pytest.approx(4.9)
@@ -37,18 +37,59 @@ def test_configured_rate_spaces_requests_evenly() -> None:
     assert pacer.waited_seconds == pytest.approx(4.9)
 
 
-def test_idle_time_does_not_build_up_a_burst() -> None:
+def test_the_default_burst_is_one_seconds_worth_of_requests() -> None:
     clock = FakeClock()
-    pacer = RequestPacer(clock, max_requests_per_second=2)
+    pacer = RequestPacer(clock, max_requests_per_second=10)
+    assert pacer.burst == 10
+    for _ in range(10):
+        pacer.acquire()
+    assert clock.sleeps == []
     pacer.acquire()
-    clock.advance(60)
-    pacer.acquire()
-    pacer.acquire()
+    assert clock.sleeps == [pytest.approx(0.1)]
+    assert RequestPacer(clock, max_requests_per_second=0.2).burst == 1
+
+
+def test_idle_time_builds_up_at_most_the_burst() -> None:
+    clock = FakeClock()
+    pacer = RequestPacer(clock, max_requests_per_second=2, burst=3)
+    for _ in range(3):
+        pacer.acquire()
+    assert clock.sleeps == []
+    clock.advance(60)  # would be 120 tokens without the cap
+    for _ in range(4):
+        pacer.acquire()
     assert clock.sleeps == [pytest.approx(0.5)]
 
 
+def test_over_a_long_run_the_rate_is_exact_whatever_the_burst() -> None:
+    clock = FakeClock()
+    pacer = RequestPacer(clock, max_requests_per_second=25, burst=40)
+    for _ in range(1_040):
+        pacer.acquire()
+    assert clock.monotonic() == pytest.approx(1_000 / 25)
+
+
+def test_a_partly_refilled_bucket_waits_only_for_the_missing_fraction() -> None:
+    bucket = TokenBucket(rate=4, capacity=2, now=0.0)
+    assert bucket.reserve(0.0) == 0.0
+    assert bucket.reserve(0.0) == 0.0
+    assert bucket.reserve(0.125) == pytest.approx(0.125)  # half a token earned, half missing
+    assert bucket.reserve(0.125) == pytest.approx(0.375)  # in debt: waits behind the previous one
+
+
+@pytest.mark.parametrize(("rate", "capacity"), [(0, 1), (1, 0.5), (float("nan"), 1)])
+def test_a_bucket_without_rate_or_room_for_one_request_is_refused(rate: float, capacity: float) -> None:
+    with pytest.raises(ValueError, match="token bucket"):
+        TokenBucket(rate, capacity, now=0.0)
+
+
+def test_a_burst_below_one_request_is_refused() -> None:
+    with pytest.raises(ValueError, match="burst"):
+        RequestPacer(FakeClock(), max_requests_per_second=5, burst=0.5)
+
+
 def test_configured_rate_is_shared_by_all_threads() -> None:
-    pacer = RequestPacer(RealClock(), max_requests_per_second=200)
+    pacer = RequestPacer(RealClock(), max_requests_per_second=200, burst=1)
     started = time.monotonic()
 
     def send_ten() -> None:
@@ -79,7 +120,7 @@ def test_rate_limiting_halves_the_observed_rate_for_every_sender() -> None:
     assert pacer.rate_limited_count == 1 and pacer.slowdown_count == 1
     pacer.acquire()
     pacer.acquire()
-    assert clock.sleeps == pytest.approx([0.2, 0.2])
+    assert clock.sleeps == pytest.approx([0.2, 0.2])  # no burst while slowed down
 
 
 def test_rate_limited_answers_already_in_flight_slow_down_only_once() -> None:
@@ -124,6 +165,21 @@ def test_recovery_returns_to_the_configured_rate_never_above() -> None:
     assert pacer.current_rate == 8
 
 
+def test_rate_limiting_spends_the_saved_burst_and_recovery_restores_it() -> None:
+    clock = FakeClock()
+    pacer = RequestPacer(clock, max_requests_per_second=8, burst=8)
+    pacer.on_rate_limited()
+    pacer.acquire()
+    assert clock.sleeps == [pytest.approx(0.25)]  # the 8 saved requests are gone: 4/s, one at a time
+    for _ in range(RECOVERY_STEPS):
+        pacer.on_success()
+    assert pacer.current_rate == 8
+    clock.advance(10)
+    for _ in range(8):
+        pacer.acquire()
+    assert len(clock.sleeps) == 1  # the configured burst is back
+
+
 def test_repeated_rate_limiting_never_goes_below_the_floor() -> None:
     clock = FakeClock()
     pacer = RequestPacer(clock, max_requests_per_second=4)
@@ -146,3 +202,11 @@ def test_success_without_rate_limiting_changes_nothing() -> None:
 def test_a_rate_that_is_not_positive_is_refused(rate: float) -> None:
     with pytest.raises(ValueError, match="max_requests_per_second"):
         RequestPacer(FakeClock(), max_requests_per_second=rate)
+
+
+def test_without_slow_down_rate_limiting_is_counted_and_the_rate_kept() -> None:
+    clock = FakeClock()
+    pacer = RequestPacer(clock, max_requests_per_second=8, slow_down=False)
+    pacer.on_rate_limited()
+    assert pacer.rate_limited_count == 1 and pacer.slowdown_count == 0
+    assert pacer.current_rate == 8

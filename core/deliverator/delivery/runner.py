@@ -36,6 +36,7 @@ from deliverator.delivery.channels import (
     Unsent,
 )
 from deliverator.delivery.committer import Burst, BurstBuffer, Committer
+from deliverator.delivery.concurrency import AdaptiveConcurrency, ConcurrencyLimiter, FixedConcurrency
 from deliverator.delivery.filesource import StreamSource
 from deliverator.delivery.items import Failure, Item
 from deliverator.delivery.preparer import Preparer
@@ -65,6 +66,9 @@ class RunOptions:
 
     batch_size: int
     concurrency: int = 4
+    """Sender threads: the requests in flight at once, or the ceiling of the adaptive limit."""
+    adaptive_concurrency: bool = False
+    """Whether the requests in flight adapt to the destination (:mod:`.concurrency`)."""
     linger_s: float = 1.0
     max_line_bytes: int = 4 * 1024 * 1024
     cancel_grace_s: float = 15.0
@@ -99,6 +103,12 @@ class DeliveryRun:
         self._config = error_handler or ErrorHandlerConfig()
         self._policy = RetryPolicy(self._config, self._clock, fallback=destination.default_backoff)
         self._pacer = pacer or RequestPacer(self._clock)
+        self.limiter: ConcurrencyLimiter = (
+            AdaptiveConcurrency(self._clock, options.concurrency)
+            if options.adaptive_concurrency
+            else FixedConcurrency(options.concurrency)
+        )
+        """How many requests may be in flight; the senders take a permit for each."""
         self._progress = progress
         spec = destination.spec
         self._batcher = Batcher(
@@ -146,7 +156,7 @@ class DeliveryRun:
         self._preparer = preparer
         threads = [threading.Thread(target=preparer.run, args=(source,), name="deliverator-reader", daemon=True)]
         for number in range(self._options.concurrency):
-            sender = Sender(self._destination, self._http, channels, self._pacer, self._clock)
+            sender = Sender(self._destination, self._http, channels, self._pacer, self._clock, self.limiter)
             threads.append(threading.Thread(target=sender.run, name=f"deliverator-sender-{number}", daemon=True))
         committer = Committer(self._sink, channels)
         self._committer = committer
@@ -164,6 +174,7 @@ class DeliveryRun:
                 channels.batches.put(None)
             committer.submit_end()
             self._release_senders()
+            self.limiter.close()
         if self.summary.output_error is None:
             try:
                 self._sink.close(finished)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import threading
 
-from deliverator.classification import Action
+from deliverator.classification import Action, Classification
 from deliverator.clock import Clock
 from deliverator.delivery.channels import Channels, Sent, Unsent
+from deliverator.delivery.concurrency import ConcurrencyLimiter, FixedConcurrency
 from deliverator.destination import Destination
 from deliverator.encoded import PayloadBatch
 from deliverator.errorhandling import RequestPacer
-from deliverator.http import HttpClient, HttpResponse
+from deliverator.http import HttpClient, HttpResponse, TransportError
+
+_BACKPRESSURE_STATUSES = frozenset({429, 503})
 
 
 class Sender:
@@ -27,12 +30,14 @@ class Sender:
         channels: Channels,
         pacer: RequestPacer,
         clock: Clock,
+        limiter: ConcurrencyLimiter | None = None,
     ) -> None:
         self._destination = destination
         self._http = http
         self._channels = channels
         self._pacer = pacer
         self._clock = clock
+        self._limiter = limiter or FixedConcurrency(1)
 
     def run(self) -> None:
         """Send batches until told to stop (a None batch)."""
@@ -40,15 +45,23 @@ class Sender:
         results = self._channels.results
         stop = self._channels.stop
         halt = self._channels.halt
+        limiter = self._limiter
         committed = threading.Event() if self._channels.gated else None
         while True:
+            # The permit first: senders beyond the limit wait in the limiter, not holding a batch.
+            permit = limiter.acquire()
             batch = batches.get()
             if batch is None:
+                if permit is not None:
+                    limiter.release(permit, None, False)
                 return
-            if stop.is_set() or halt.is_set():
+            if permit is None or stop.is_set() or halt.is_set():
+                if permit is not None:
+                    limiter.release(permit, None, False)
                 results.put(Unsent(batch))
                 continue
             self._pacer.acquire()
+            permit = limiter.started(permit)
             now = self._clock.monotonic()
             for item in batch:
                 item.attempts += 1
@@ -61,8 +74,14 @@ class Sender:
                 response = self._destination.send_batch(payloads, self._http)
             except Exception as exc:
                 error = exc
+            rtt = self._clock.monotonic() - now
             judgement = self._destination.judge(payloads, response, error)
             classification, statuses = judgement.classification, judgement.statuses
+            pushed_back = _is_backpressure(classification, response, error)
+            hold = limiter.hold_s(rtt) if pushed_back else 0.0
+            if hold > 0:
+                self._clock.sleep(hold)
+            limiter.release(permit, rtt, pushed_back)
             if classification.stops_run:
                 halt.set()  # at once: no sender starts another request (the coordinator stops the rest)
             if classification.action is Action.RATE_LIMITED:
@@ -77,3 +96,14 @@ class Sender:
             while not committed.wait(0.2):
                 if self._channels.abandoned.is_set():
                     return
+
+
+def _is_backpressure(
+    classification: Classification, response: HttpResponse | None, error: BaseException | None
+) -> bool:
+    """Whether the destination asked us to slow down: rate limited, 429 or 503, or a timeout."""
+    if classification.action is Action.RATE_LIMITED:
+        return True
+    if response is not None:
+        return response.status in _BACKPRESSURE_STATUSES
+    return isinstance(error, TransportError) and error.kind == "timeout"

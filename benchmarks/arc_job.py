@@ -17,11 +17,11 @@ from pathlib import Path
 
 import orjson
 
-from deliverator.clock import RealClock
-from deliverator.config import load_config
-from deliverator.delivery import DeliveryRun, RunOptions
-from deliverator.delivery.sinks import StreamSink
-from deliverator.session import http_client, open_session, request_pacer
+from deliverator._clock import RealClock
+from deliverator._config import load_config
+from deliverator._delivery import DeliveryRun, RunOptions
+from deliverator._delivery.sinks import StreamSink
+from deliverator._session import http_client, open_session, request_pacer
 
 SAMPLE_EVERY_S = 0.05
 

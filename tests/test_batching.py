@@ -10,9 +10,9 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deliverator.delivery.batching import Batcher
-from deliverator.delivery.items import Item
-from deliverator.delivery.sources import SourceRecord
+from deliverator._delivery.batching import Batcher
+from deliverator._delivery.items import Item
+from deliverator._delivery.sources import SourceRecord
 
 
 def item(index: int, kind: str = "a") -> Item:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deliverator.cli.demo import demo_destinations
+from deliverator._cli.demo import demo_destinations
 from tests.services import ExampleService, jsonl, track
 from tests.support import REPO, cli_env, run_cli, write_distribution
 from tests.test_cli import write_config

@@ -17,10 +17,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from deliverator.clock import FakeClock
-from deliverator.config import DEFAULT_MAX_CONCURRENCY, DeliveryConfig, parse_config
-from deliverator.delivery import DeliveryRun, RunOptions
-from deliverator.delivery.concurrency import (
+from deliverator._clock import FakeClock
+from deliverator._config import DEFAULT_MAX_CONCURRENCY, DeliveryConfig, parse_config
+from deliverator._delivery import DeliveryRun, RunOptions
+from deliverator._delivery.concurrency import (
     DECREASE_RATIO,
     DECREASE_TOLERANCE,
     PAUSE_AFTER_BACKPRESSURE,
@@ -28,11 +28,11 @@ from deliverator.delivery.concurrency import (
     FixedConcurrency,
     Permit,
 )
-from deliverator.delivery.sinks import StreamSink
-from deliverator.destination import Destination
-from deliverator.errorhandling import ErrorHandlerConfig, RequestPacer
-from deliverator.errors import ConfigError
-from deliverator.http import HttpClient, HttpSettings
+from deliverator._delivery.sinks import StreamSink
+from deliverator._destination import Destination
+from deliverator._errorhandling import ErrorHandlerConfig, RequestPacer
+from deliverator._errors import ConfigError
+from deliverator._http import HttpClient, HttpSettings
 from deliverator.testing import ScriptedResponse
 from tests.services import ExampleService, jsonl, track
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from deliverator.config import parse_config
-from deliverator.errors import ConfigError
+from deliverator._config import parse_config
+from deliverator._errors import ConfigError
 from tests.services import ExampleService, track
 from tests.support import cli_env, run_cli
 from tests.test_cli import CONFIG, write_config, write_events

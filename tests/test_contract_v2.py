@@ -30,12 +30,12 @@ from deliverator import (
     TransportError,
     hookimpl,
 )
-from deliverator.clock import FakeClock
-from deliverator.delivery import DeliveryRun, RunOptions
-from deliverator.delivery.sinks import StreamSink
-from deliverator.destination import Destination, Judgement
-from deliverator.errorhandling import ErrorHandlerConfig, RequestPacer, error_handler_plugin, parse_error_handler
-from deliverator.outcomes import read_outcomes
+from deliverator._clock import FakeClock
+from deliverator._delivery import DeliveryRun, RunOptions
+from deliverator._delivery.sinks import StreamSink
+from deliverator._destination import Destination, Judgement
+from deliverator._errorhandling import ErrorHandlerConfig, RequestPacer, error_handler_plugin, parse_error_handler
+from deliverator._outcomes import read_outcomes
 from deliverator.testing import ScriptedResponse, ScriptedServer
 
 

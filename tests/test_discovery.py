@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from deliverator.discovery import DESTINATIONS_GROUP, EXTENSIONS_GROUP, find_destination, installed
-from deliverator.errors import PluginError
+from deliverator._discovery import DESTINATIONS_GROUP, EXTENSIONS_GROUP, find_destination, installed
+from deliverator._errors import PluginError
 from tests.support import write_distribution
 
 GOOD = """

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from deliverator.config import parse_config
+from deliverator._config import parse_config
 from tests.support import EXAMPLE_PLUGIN_SRC, REPO
 
 DOCS = REPO / "docs"

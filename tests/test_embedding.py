@@ -44,4 +44,4 @@ def test_the_guides_embedding_example_delivers_a_file(
 
 def test_deliver_and_pipeline_are_public() -> None:
     assert {"deliver", "Pipeline"} <= set(deliverator.__all__)
-    assert deliverator.deliver is deliverator.pipeline.deliver
+    assert deliverator.deliver is deliverator._pipeline.deliver

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from deliverator import ErrorCode
-from deliverator.errorcodes import CUSTOM_CODES, HTTP_STATUS_CODES, is_retryable, is_retryable_status
+from deliverator._errorcodes import CUSTOM_CODES, HTTP_STATUS_CODES, is_retryable, is_retryable_status
 
 
 def test_there_are_66_http_names_and_12_custom_names() -> None:

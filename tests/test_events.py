@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from deliverator.events import InvalidRecord, check_event, decode_record
+from deliverator._events import InvalidRecord, check_event, decode_record
 
 
 @pytest.mark.parametrize(

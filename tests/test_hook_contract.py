@@ -1,5 +1,5 @@
 """Meta-tests that keep the hook contract honest (datasette's idea): every hook in
-``deliverator.hookspecs`` is documented in docs/hooks.md with a signature identical to the
+``deliverator._hookspecs`` is documented in docs/hooks.md with a signature identical to the
 spec's (argument names, their types and the return type), and has a test named
 ``test_hook_<name>``."""
 
@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from deliverator import hookspecs
+from deliverator import _hookspecs as hookspecs
 from tests.support import REPO
 
 HOOKS = sorted(

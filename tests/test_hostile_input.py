@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deliverator.events import MAX_DEPTH
+from deliverator._events import MAX_DEPTH
 from tests.hostile import outcome_records
 from tests.services import ExampleService, jsonl, track
 from tests.support import cli_env, run_cli

@@ -13,7 +13,7 @@ import orjson
 import pytest
 import trustme
 
-from deliverator.recorded import MAX_BODY_BYTES
+from deliverator._recorded import MAX_BODY_BYTES
 from deliverator.testing import RecordedRequest, ScriptedResponse, ScriptedServer
 from tests.hostile import (
     RawServer,

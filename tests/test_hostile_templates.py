@@ -10,8 +10,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from deliverator.classification import Action
-from deliverator.errorhandling import error_handler_plugin, evallimits, parse_error_handler
+from deliverator._classification import Action
+from deliverator._errorhandling import error_handler_plugin, evallimits, parse_error_handler
 from deliverator.testing import RecordedRequest, ScriptedResponse, ScriptedServer
 from tests.errorhandling.helpers import response
 from tests.hostile import outcome_records, run_cli_measured
@@ -129,6 +129,6 @@ def test_an_evaluation_past_its_time_cap_does_not_match_and_says_so(
     matched = plugin.classify_error(response=answer, error=None, settings=None)
     assert matched is not None and matched.action is Action.FAIL  # the predicate holds...
     monkeypatch.setattr(evallimits, "MAX_SECONDS", -1.0)  # ...but not once its time is up
-    with caplog.at_level(logging.WARNING, logger="deliverator.errorhandling"):
+    with caplog.at_level(logging.WARNING, logger="deliverator._errorhandling"):
         assert plugin.classify_error(response=answer, error=None, settings=None) is None
     assert "took longer than" in caplog.text and "s3cr3t" not in caplog.text

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from deliverator.http import Headers, HttpClient, HttpResponse, HttpSettings, TransportError
+from deliverator._http import Headers, HttpClient, HttpResponse, HttpSettings, TransportError
 from deliverator.testing import ScriptedResponse, ScriptedServer
 
 

@@ -12,8 +12,8 @@ import orjson
 import pytest
 
 from deliverator import DestinationSpec, HttpResponse, hookimpl
-from deliverator.destination import REQUIRED_HOOKS, Destination
-from deliverator.errors import PluginError
+from deliverator._destination import REQUIRED_HOOKS, Destination
+from deliverator._errors import PluginError
 from tests.services import ExampleService
 from tests.support import cli_env, run_cli, write_distribution
 
@@ -157,7 +157,7 @@ def test_a_wrapper_from_an_extension_sees_every_call_of_a_cli_run(tmp_path: Path
 def test_on_a_plain_pluggy_manager_every_call_goes_through_pluggy(example_plugin: types.ModuleType) -> None:
     import pluggy
 
-    from deliverator import hookspecs
+    from deliverator import _hookspecs as hookspecs
 
     pm = pluggy.PluginManager("deliverator")
     pm.add_hookspecs(hookspecs)

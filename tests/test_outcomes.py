@@ -9,7 +9,7 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deliverator.outcomes import DELIVERED, delivered_line, outcome_line, read_outcomes
+from deliverator._outcomes import DELIVERED, delivered_line, outcome_line, read_outcomes
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(),

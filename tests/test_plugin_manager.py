@@ -9,8 +9,8 @@ import attrs
 import pytest
 
 from deliverator import Action, Classification, DestinationSpec, HttpResponse, hookimpl
-from deliverator.destination import Destination
-from deliverator.errors import ConfigError, PluginError
+from deliverator._destination import Destination
+from deliverator._errors import ConfigError, PluginError
 
 
 @attrs.frozen

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deliverator.errorhandling import parse_error_handler
+from deliverator._errorhandling import parse_error_handler
 from deliverator.testing import ScriptedResponse
 from tests.services import ExampleService, jsonl, track
 from tests.test_delivery_loop import deliver

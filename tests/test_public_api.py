@@ -68,11 +68,11 @@ def test_every_plugin_folder_has_python_to_check() -> None:
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
-        ("from deliverator.destination import Destination", "from deliverator.destination import ..."),
-        ("import deliverator.http", "import deliverator.http"),
+        ("from deliverator._destination import Destination", "from deliverator._destination import ..."),
+        ("import deliverator._http", "import deliverator._http"),
         ("from deliverator import structure_config", "structure_config (not in its __all__)"),
         ("from deliverator.testing import LoopbackServer as L, secret_thing", "secret_thing (not in its __all__)"),
-        ("import deliverator\nx = deliverator.convert", "deliverator.convert"),
+        ("import deliverator\nx = deliverator._convert", "deliverator._convert"),
     ],
 )
 def test_the_check_catches_each_kind_of_private_use(source: str, expected: str) -> None:

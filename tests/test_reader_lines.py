@@ -8,8 +8,8 @@ import io
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deliverator.delivery import reader
-from deliverator.delivery.reader import iter_lines
+from deliverator._delivery import reader
+from deliverator._delivery.reader import iter_lines
 
 
 class Trickle(io.RawIOBase):

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deliverator import redaction
-from deliverator.deepjson import dumps_deep, nesting_depth
-from deliverator.http import HttpClient, TransportError
-from deliverator.recorded import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, body_json, message
+from deliverator import _redaction as redaction
+from deliverator._deepjson import dumps_deep, nesting_depth
+from deliverator._http import HttpClient, TransportError
+from deliverator._recorded import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, body_json, message
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,8 @@ from typing import Any
 
 import orjson
 
-from deliverator.delivery.filerun import dead_letter_default
-from deliverator.events import decode_input
+from deliverator._delivery.filerun import dead_letter_default
+from deliverator._events import decode_input
 from tests.services import ExampleService, jsonl, track
 from tests.support import cli_env, run_cli
 from tests.test_cli import write_config

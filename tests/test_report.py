@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 import pytest
 
-from deliverator.report.page import render_page
-from deliverator.report.tally import MESSAGE_CAPACITY, tally_lines
+from deliverator._report.page import render_page
+from deliverator._report.tally import MESSAGE_CAPACITY, tally_lines
 from tests.support import run_cli
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from deliverator.cli.progress import estimated_total, progress_view
-from deliverator.delivery import Summary
+from deliverator._cli.progress import estimated_total, progress_view
+from deliverator._delivery import Summary
 from tests.support import REPO
 
 

@@ -67,7 +67,7 @@ def test_new_destination_package_passes_its_tests_ruff_and_mypy_strict_in_a_fres
 
 
 def test_the_generated_plugin_uses_only_the_public_api(tmp_path: Path) -> None:
-    from deliverator.scaffold import write_destination
+    from deliverator._scaffold import write_destination
 
     root = write_destination("shop", tmp_path)
     uses = [use for path in root.rglob("*.py") for use in private_uses(path.read_text(), str(path))]
@@ -95,7 +95,7 @@ def test_an_existing_package_folder_is_never_overwritten(tmp_path: Path) -> None
 
 
 def test_install_and_uninstall_a_local_package_into_deliverators_environment(tmp_path: Path) -> None:
-    from deliverator.scaffold import write_destination
+    from deliverator._scaffold import write_destination
 
     package = write_destination("kitdest", tmp_path)
     python = fresh_venv(tmp_path)

@@ -19,8 +19,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from deliverator.config import load_config
-from deliverator.session import http_client, open_session
+from deliverator._config import load_config
+from deliverator._session import http_client, open_session
 from deliverator.testing import RecordedRequest, ScriptedResponse, ScriptedServer
 from tests.services import jsonl, track
 from tests.support import cli_env, run_cli

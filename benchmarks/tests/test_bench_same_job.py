@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deliverator import PayloadValidationError, Secret
-from deliverator.events import InvalidRecord, check_event
+from deliverator._events import InvalidRecord, check_event
 from deliverator_customerio import payloads
 from deliverator_customerio.settings import CustomerIOSettings
 

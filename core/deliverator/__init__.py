@@ -13,55 +13,55 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from deliverator.classification import Action, Classification, FailureType
-    from deliverator.clock import Clock, RealClock
-    from deliverator.encoded import encode_items
-    from deliverator.errorcodes import ErrorCode, is_retryable_status
-    from deliverator.errors import ConfigError, IgnoreEvent, PayloadValidationError, PluginError
-    from deliverator.events import json_kind
-    from deliverator.hookspecs import hookimpl
-    from deliverator.http import Headers, HttpClient, HttpResponse, HttpSettings, TransportError
-    from deliverator.multistatus import ErrorResponse, IgnoredResponse, MultiStatusResponse, SuccessResponse
-    from deliverator.pipeline import Pipeline, deliver
-    from deliverator.responsetext import error_text, parse_body
-    from deliverator.secret import Secret
-    from deliverator.spec import CheckResult, DemoSetup, DestinationSpec
-    from deliverator.timestamps import TimestampError, parse_timestamp
+    from deliverator._classification import Action, Classification, FailureType
+    from deliverator._clock import Clock, RealClock
+    from deliverator._encoded import encode_items
+    from deliverator._errorcodes import ErrorCode, is_retryable_status
+    from deliverator._errors import ConfigError, IgnoreEvent, PayloadValidationError, PluginError
+    from deliverator._events import json_kind
+    from deliverator._hookspecs import hookimpl
+    from deliverator._http import Headers, HttpClient, HttpResponse, HttpSettings, TransportError
+    from deliverator._multistatus import ErrorResponse, IgnoredResponse, MultiStatusResponse, SuccessResponse
+    from deliverator._pipeline import Pipeline, deliver
+    from deliverator._responsetext import error_text, parse_body
+    from deliverator._secret import Secret
+    from deliverator._spec import CheckResult, DemoSetup, DestinationSpec
+    from deliverator._timestamps import TimestampError, parse_timestamp
 
 _EXPORTS: dict[str, str] = {
-    "Pipeline": "deliverator.pipeline",
-    "deliver": "deliverator.pipeline",
-    "Action": "deliverator.classification",
-    "Classification": "deliverator.classification",
-    "FailureType": "deliverator.classification",
-    "Clock": "deliverator.clock",
-    "encode_items": "deliverator.encoded",
-    "RealClock": "deliverator.clock",
-    "CheckResult": "deliverator.spec",
-    "DemoSetup": "deliverator.spec",
-    "DestinationSpec": "deliverator.spec",
-    "ErrorCode": "deliverator.errorcodes",
-    "is_retryable_status": "deliverator.errorcodes",
-    "json_kind": "deliverator.events",
-    "HttpSettings": "deliverator.http",
-    "error_text": "deliverator.responsetext",
-    "parse_body": "deliverator.responsetext",
-    "ConfigError": "deliverator.errors",
-    "IgnoreEvent": "deliverator.errors",
-    "PayloadValidationError": "deliverator.errors",
-    "PluginError": "deliverator.errors",
-    "hookimpl": "deliverator.hookspecs",
-    "Headers": "deliverator.http",
-    "HttpClient": "deliverator.http",
-    "HttpResponse": "deliverator.http",
-    "TransportError": "deliverator.http",
-    "ErrorResponse": "deliverator.multistatus",
-    "IgnoredResponse": "deliverator.multistatus",
-    "MultiStatusResponse": "deliverator.multistatus",
-    "SuccessResponse": "deliverator.multistatus",
-    "Secret": "deliverator.secret",
-    "TimestampError": "deliverator.timestamps",
-    "parse_timestamp": "deliverator.timestamps",
+    "Pipeline": "deliverator._pipeline",
+    "deliver": "deliverator._pipeline",
+    "Action": "deliverator._classification",
+    "Classification": "deliverator._classification",
+    "FailureType": "deliverator._classification",
+    "Clock": "deliverator._clock",
+    "encode_items": "deliverator._encoded",
+    "RealClock": "deliverator._clock",
+    "CheckResult": "deliverator._spec",
+    "DemoSetup": "deliverator._spec",
+    "DestinationSpec": "deliverator._spec",
+    "ErrorCode": "deliverator._errorcodes",
+    "is_retryable_status": "deliverator._errorcodes",
+    "json_kind": "deliverator._events",
+    "HttpSettings": "deliverator._http",
+    "error_text": "deliverator._responsetext",
+    "parse_body": "deliverator._responsetext",
+    "ConfigError": "deliverator._errors",
+    "IgnoreEvent": "deliverator._errors",
+    "PayloadValidationError": "deliverator._errors",
+    "PluginError": "deliverator._errors",
+    "hookimpl": "deliverator._hookspecs",
+    "Headers": "deliverator._http",
+    "HttpClient": "deliverator._http",
+    "HttpResponse": "deliverator._http",
+    "TransportError": "deliverator._http",
+    "ErrorResponse": "deliverator._multistatus",
+    "IgnoredResponse": "deliverator._multistatus",
+    "MultiStatusResponse": "deliverator._multistatus",
+    "SuccessResponse": "deliverator._multistatus",
+    "Secret": "deliverator._secret",
+    "TimestampError": "deliverator._timestamps",
+    "parse_timestamp": "deliverator._timestamps",
 }
 
 __all__ = [

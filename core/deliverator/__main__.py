@@ -1,5 +1,5 @@
 """``python -m deliverator`` runs the command line."""
 
-from deliverator.cli import main
+from deliverator._cli import main
 
 main()

@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any, Self
 import attrs
 import orjson
 
-from deliverator.http import Headers
+from deliverator._http import Headers
 
 if TYPE_CHECKING:
-    from deliverator.cli import cli
-    from deliverator.clock import FakeClock
-    from deliverator.conformance import (
+    from deliverator._cli import cli
+    from deliverator._clock import FakeClock
+    from deliverator._conformance import (
         MALFORMED_BODIES,
         MINIMAL_EVENTS,
         RULES,
@@ -40,29 +40,29 @@ if TYPE_CHECKING:
         ConformanceFailure,
         DestinationConformance,
     )
-    from deliverator.destination import Destination, Judgement
-    from deliverator.encoded import PayloadBatch
-    from deliverator.events import InvalidRecord, check_event
-    from deliverator.inprocess import deliver_events, load_destination
+    from deliverator._destination import Destination, Judgement
+    from deliverator._encoded import PayloadBatch
+    from deliverator._events import InvalidRecord, check_event
+    from deliverator._inprocess import deliver_events, load_destination
 
 _LAZY: dict[str, str] = {
-    "cli": "deliverator.cli",
-    "check_event": "deliverator.events",
-    "InvalidRecord": "deliverator.events",
-    "FakeClock": "deliverator.clock",
-    "MALFORMED_BODIES": "deliverator.conformance",
-    "MINIMAL_EVENTS": "deliverator.conformance",
-    "RULES": "deliverator.conformance",
-    "SAMPLE_EVENTS": "deliverator.conformance",
-    "TYPICAL_ANSWERS": "deliverator.conformance",
-    "Conformance": "deliverator.conformance",
-    "ConformanceFailure": "deliverator.conformance",
-    "DestinationConformance": "deliverator.conformance",
-    "Destination": "deliverator.destination",
-    "Judgement": "deliverator.destination",
-    "PayloadBatch": "deliverator.encoded",
-    "deliver_events": "deliverator.inprocess",
-    "load_destination": "deliverator.inprocess",
+    "cli": "deliverator._cli",
+    "check_event": "deliverator._events",
+    "InvalidRecord": "deliverator._events",
+    "FakeClock": "deliverator._clock",
+    "MALFORMED_BODIES": "deliverator._conformance",
+    "MINIMAL_EVENTS": "deliverator._conformance",
+    "RULES": "deliverator._conformance",
+    "SAMPLE_EVENTS": "deliverator._conformance",
+    "TYPICAL_ANSWERS": "deliverator._conformance",
+    "Conformance": "deliverator._conformance",
+    "ConformanceFailure": "deliverator._conformance",
+    "DestinationConformance": "deliverator._conformance",
+    "Destination": "deliverator._destination",
+    "Judgement": "deliverator._destination",
+    "PayloadBatch": "deliverator._encoded",
+    "deliver_events": "deliverator._inprocess",
+    "load_destination": "deliverator._inprocess",
 }
 """Names loaded on first use: an emulator that needs only the servers imports no delivery loop."""
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from deliverator.http import HttpResponse
+from deliverator._http import HttpResponse
 
 
 def response(status: int = 200, body: Any = None, headers: Mapping[str, str] | None = None) -> HttpResponse:

@@ -7,14 +7,14 @@ import re
 
 import pytest
 
-from deliverator.errorhandling import (
+from deliverator._errorhandling import (
     ConstantBackoff,
     ExponentialBackoff,
     WaitDecision,
     WaitTimeFromHeader,
     WaitUntilTimeFromHeader,
 )
-from deliverator.errorhandling.backoff import BackoffStrategy
+from deliverator._errorhandling.backoff import BackoffStrategy
 from tests.errorhandling.helpers import response
 
 NOW = 1_700_000_000.0

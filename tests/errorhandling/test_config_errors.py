@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from deliverator.classification import Action
-from deliverator.errorhandling import (
+from deliverator._classification import Action
+from deliverator._errorhandling import (
     ConstantBackoff,
     ErrorHandlerConfig,
     ExponentialBackoff,
@@ -18,7 +18,7 @@ from deliverator.errorhandling import (
     WaitUntilTimeFromHeader,
     parse_error_handler,
 )
-from deliverator.errors import ConfigError
+from deliverator._errors import ConfigError
 
 F = "error_handler.response_filters"
 S = "error_handler.backoff_strategies"

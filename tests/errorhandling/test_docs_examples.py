@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from deliverator.classification import Action
-from deliverator.config import parse_config
-from deliverator.errorhandling import ErrorHandlerConfig, error_handler_plugin, parse_error_handler
-from deliverator.http import HttpResponse
+from deliverator._classification import Action
+from deliverator._config import parse_config
+from deliverator._errorhandling import ErrorHandlerConfig, error_handler_plugin, parse_error_handler
+from deliverator._http import HttpResponse
 from tests.errorhandling.helpers import response
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "error-handling.md"

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from deliverator.classification import Action
-from deliverator.errorhandling import error_handler_plugin, parse_error_handler
-from deliverator.errorhandling.templates import MAX_OUTPUT, compile_template, is_true_text
-from deliverator.errors import ConfigError
+from deliverator._classification import Action
+from deliverator._errorhandling import error_handler_plugin, parse_error_handler
+from deliverator._errorhandling.templates import MAX_OUTPUT, compile_template, is_true_text
+from deliverator._errors import ConfigError
 from tests.errorhandling.helpers import response
 
 BODY = {"code": 300, "message": "hello", "token": "s3cr3t-value", "items": [1, 2, 3]}
@@ -188,11 +188,11 @@ def test_an_evaluation_error_is_no_match_and_logged_once_without_values(caplog: 
     )
     plugin = error_handler_plugin(config)
     assert plugin is not None
-    with caplog.at_level(logging.WARNING, logger="deliverator.errorhandling"):
+    with caplog.at_level(logging.WARNING, logger="deliverator._errorhandling"):
         for _ in range(3):
             result = plugin.classify_error(response=response(200, BODY), error=None, settings=None)
             assert result is not None and result.action is Action.IGNORE
-    records = [r for r in caplog.records if r.name == "deliverator.errorhandling"]
+    records = [r for r in caplog.records if r.name == "deliverator._errorhandling"]
     assert len(records) == 2
     assert "error_handler.response_filters[0].predicate" in records[0].getMessage()
     assert "error_handler.response_filters[1].predicate" in records[1].getMessage()
@@ -202,7 +202,7 @@ def test_an_evaluation_error_is_no_match_and_logged_once_without_values(caplog: 
 
 
 def test_an_undefined_comparison_error_does_not_dump_the_context(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="deliverator.errorhandling"):
+    with caplog.at_level(logging.WARNING, logger="deliverator._errorhandling"):
         assert not predicate_matches("{{ response.missing > 3 }}")
     assert caplog.records
     for secretish in ("s3cr3t", "hello", "items"):

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from deliverator.clock import FakeClock, RealClock
-from deliverator.errorhandling import RequestPacer
-from deliverator.errorhandling.pacing import DECREASE_COOLDOWN_S, MIN_RATE, RECOVERY_STEPS, TokenBucket
+from deliverator._clock import FakeClock, RealClock
+from deliverator._errorhandling import RequestPacer
+from deliverator._errorhandling.pacing import DECREASE_COOLDOWN_S, MIN_RATE, RECOVERY_STEPS, TokenBucket
 
 
 def test_unthrottled_acquire_never_sleeps_and_is_cheap() -> None:

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from deliverator.classification import Action, Classification
-from deliverator.destination import new_plugin_manager, register_checked
-from deliverator.errorhandling import ConfiguredErrorHandler, error_handler_plugin, parse_error_handler
-from deliverator.hookspecs import hookimpl
-from deliverator.http import HttpResponse, TransportError
+from deliverator._classification import Action, Classification
+from deliverator._destination import new_plugin_manager, register_checked
+from deliverator._errorhandling import ConfiguredErrorHandler, error_handler_plugin, parse_error_handler
+from deliverator._hookspecs import hookimpl
+from deliverator._http import HttpResponse, TransportError
 from tests.errorhandling.helpers import response
 
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deliverator.clock import FakeClock
-from deliverator.errorhandling import (
+from deliverator._clock import FakeClock
+from deliverator._errorhandling import (
     ConstantBackoff,
     ErrorHandlerConfig,
     ExponentialBackoff,
@@ -21,8 +21,8 @@ from deliverator.errorhandling import (
     WaitUntilTimeFromHeader,
     parse_error_handler,
 )
-from deliverator.errorhandling.backoff import BackoffStrategy
-from deliverator.http import HttpClient, TransportError
+from deliverator._errorhandling.backoff import BackoffStrategy
+from deliverator._http import HttpClient, TransportError
 from deliverator.testing import ScriptedResponse, ScriptedServer
 from tests.errorhandling.helpers import response
 

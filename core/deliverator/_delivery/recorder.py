@@ -1,0 +1,113 @@
+"""Turning final fates into outcome records for the run's sink, and counting them.
+
+Only the coordinator thread records, so records never interleave. Recording a second outcome
+for one event is a bug in the loop, never something to paper over: it raises
+:class:`DoubleOutcome`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import orjson
+
+from deliverator._delivery.items import Item
+from deliverator._delivery.sources import SourceRecord
+from deliverator._delivery.summary import Summary
+from deliverator._encoded import dumps_exact
+from deliverator._outcomes import FAILED, IGNORED, dead_letter_line, delivered_line, outcome_line
+
+
+class DoubleOutcome(AssertionError):
+    """An event was about to get a second outcome record (a bug in the delivery loop)."""
+
+
+class Outcomes(Protocol):
+    """Where the recorder puts records: a sink, or the buffer of the burst being decided."""
+
+    def add(self, record: SourceRecord, outcome: bytes, dead_letter: bytes | None) -> None:
+        """One record's outcome line, and its dead-letter line when it failed."""
+        ...
+
+
+class OutcomeRecorder:
+    """Builds one outcome record per event (and a dead letter per failure) for the sink."""
+
+    def __init__(self, sink: Outcomes, summary: Summary | None = None) -> None:
+        self._sink = sink
+        self.summary = summary if summary is not None else Summary()
+
+    def _claim(self, item: Item) -> None:
+        if item.done:
+            raise DoubleOutcome(f"a second outcome for the same event: {item!r}")
+        item.done = True
+
+    def delivered(self, item: Item, status: int, sent: Any, body: Any) -> None:
+        """``item`` reached the destination; ``sent`` None means "as posted"."""
+        self._claim(item)
+        self.summary.record_delivered()
+        record = item.record
+        sent_json = item.encoded if sent is None or sent is item.payload else dumps_exact(sent, default=repr)
+        if record.entry_id is None and item.origin_index is None:
+            line = delivered_line(record.index or 0, item.message_id, status, item.attempts, sent_json, body)
+        else:
+            line = outcome_line(
+                record.index,
+                item.message_id,
+                "delivered",
+                status,
+                None,
+                None,
+                item.attempts,
+                orjson.Fragment(sent_json),
+                body,
+                record.entry_id,
+                item.origin_index,
+            )
+        self._sink.add(record, line, None)
+
+    def ignored(self, item: Item, status: int, errormessage: str | None, body: Any, sent: Any = None) -> None:
+        """``item`` was neither delivered nor failed, by choice (an IGNORE filter, the
+        destination's ``IgnoredResponse`` or ``IgnoreEvent``)."""
+        self._claim(item)
+        self.summary.record_ignored(errormessage)
+        record = item.record
+        line = outcome_line(
+            record.index,
+            item.message_id,
+            IGNORED,
+            status,
+            None,
+            errormessage,
+            item.attempts,
+            sent,
+            body,
+            record.entry_id,
+            item.origin_index,
+        )
+        self._sink.add(record, line, None)
+
+    def failed(
+        self, item: Item, status: int, errortype: str, errormessage: str, sent: Any = None, body: Any = None
+    ) -> None:
+        """``item`` failed for good."""
+        self._claim(item)
+        self.summary.record_failed(errortype, sent=bool(item.attempts))
+        record = item.record
+        line = outcome_line(
+            record.index,
+            item.message_id,
+            FAILED,
+            status,
+            errortype,
+            errormessage,
+            item.attempts,
+            sent,
+            body,
+            record.entry_id,
+            item.origin_index,
+        )
+        dead = dead_letter_line(
+            item.raw, record.index, status, errortype, errormessage, item.attempts, record.entry_id, item.origin_index
+        )
+        self._sink.add(record, line, dead)

@@ -20,10 +20,11 @@ from deliverator.convert import structure_config
 from deliverator.errorhandling import ErrorHandlerConfig, parse_error_handler
 from deliverator.errors import ConfigError
 from deliverator.http import DEFAULT_MAX_RESPONSE_BYTES
+from deliverator.queue.settings import QueueConfig
 
 _VARIABLE: Final = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SECTIONS: Final = ("destination", "delivery", "error_handler")
+_SECTIONS: Final = ("destination", "delivery", "error_handler", "queue")
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
@@ -67,6 +68,7 @@ class Config:
     destination: DestinationSection
     delivery: DeliveryConfig = attrs.field(factory=DeliveryConfig)
     error_handler: ErrorHandlerConfig = attrs.field(factory=ErrorHandlerConfig)
+    queue: QueueConfig = attrs.field(factory=QueueConfig)
 
 
 def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
@@ -98,7 +100,8 @@ def parse_config(table: Mapping[str, Any], environ: Mapping[str, str]) -> Config
         raise ConfigError("must name a destination", "destination.name")
     delivery = structure_config(table.get("delivery", {}), DeliveryConfig, "delivery")
     error_handler = parse_error_handler(table.get("error_handler"), "error_handler")
-    return Config(destination=destination, delivery=delivery, error_handler=error_handler)
+    queue = structure_config(table.get("queue", {}), QueueConfig, "queue")
+    return Config(destination=destination, delivery=delivery, error_handler=error_handler, queue=queue)
 
 
 def interpolate(value: Any, environ: Mapping[str, str], where: str) -> Any:

@@ -19,6 +19,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "destinations": ("deliverator.cli.destinations", "List installed destinations (without importing them)."),
     "check": ("deliverator.cli.check", "Check the configuration and the destination's credentials."),
     "demo": ("deliverator.cli.demo", "Deliver a sample stream to a bundled emulator and show the outcomes."),
+    "enqueue": ("deliverator.queue.commands.enqueue", "Queue mode: add each record of a JSONL file to a Redis stream."),
+    "outcomes": ("deliverator.queue.commands.outcomes", "Queue mode: print outcome or dead-letter records (JSONL)."),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -9,8 +10,8 @@ from pathlib import Path
 import orjson
 import redis
 
+from deliverator.queue.testserver import RedisServer
 from deliverator.queue.url import QueueUrl
-from tests.queue.conftest import RedisServer
 from tests.support import cli_env, run_cli
 
 
@@ -52,7 +53,7 @@ def test_enqueue_of_an_empty_input_adds_nothing(tmp_path: Path, redis_client: re
 
 def test_an_unreachable_queue_is_exit_2_without_a_traceback(tmp_path: Path) -> None:
     events = _write(tmp_path / "in.jsonl", [b"{}"])
-    with __import__("socket").socket() as probe:  # a port nobody listens on
+    with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     proc = run_cli(["enqueue", str(events), "--queue", f"redis://:hunter2@127.0.0.1:{port}/0"], cli_env())

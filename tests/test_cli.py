@@ -246,32 +246,68 @@ def test_check_with_a_bad_config_exits_2(tmp_path: Path, env: dict[str, str]) ->
     assert proc.returncode == 2 and "destination.settings.endpoint" in proc.stderr
 
 
-def test_sigterm_records_every_unfinished_event_as_cancelled(tmp_path: Path, env: dict[str, str]) -> None:
+def test_sigterm_leaves_a_file_run_resumable_and_the_same_command_finishes_it(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
     slow = ScriptedServer([ScriptedResponse(status=200, body={"results": [{"status": 200}] * 5}, delay_s=0.4)])
     with slow:
         config = write_config(
             tmp_path, slow.url, text=CONFIG.format(url=slow.url).replace("concurrency = 2", "concurrency = 1")
         )
         events = write_events(tmp_path, [track(i) for i in range(100)])
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "deliverator", "deliver", str(events), "--config", str(config), "--no-progress"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        args = ["deliver", str(events), "--config", str(config), "--no-progress"]
+        command = [sys.executable, "-m", "deliverator", *args]
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 20
+        while not slow.requests and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+        assert proc.returncode == 3, stderr
+        first = [orjson.loads(line) for line in (tmp_path / "events.results.jsonl").read_bytes().splitlines()]
+        assert first and all(o["outcome"] == "delivered" for o in first)  # the in-flight request finished
+        assert len(first) < 100 and not [o for o in first if o["status"] == 499]  # the rest released, not failed
+        assert (tmp_path / "events.results.jsonl.journal").exists()
+        again = run_cli(args, env)
+    assert again.returncode == 0, again.stderr
+    assert f"resuming: {len(first)} of 100 events already have an outcome" in again.stderr
+    outcomes = [orjson.loads(line) for line in (tmp_path / "events.results.jsonl").read_bytes().splitlines()]
+    assert sorted(o["index"] for o in outcomes) == list(range(100))
+    assert "100 delivered, 0 failed, 0 ignored" in again.stdout
+    assert not (tmp_path / "events.results.jsonl.journal").exists()
+    assert not (tmp_path / "events.dead-letter.jsonl").exists()  # nothing failed: no empty file
+
+
+def test_sigterm_on_stdin_records_every_unfinished_event_as_cancelled(tmp_path: Path, env: dict[str, str]) -> None:
+    slow = ScriptedServer([ScriptedResponse(status=200, body={"results": [{"status": 200}] * 5}, delay_s=0.4)])
+    with slow:
+        config = write_config(
+            tmp_path, slow.url, text=CONFIG.format(url=slow.url).replace("concurrency = 2", "concurrency = 1")
         )
+        feed = tmp_path.parent / f"{tmp_path.name}-feed.jsonl"
+        feed.write_bytes(jsonl([track(i) for i in range(100)]))
+        with feed.open("rb") as stdin:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "deliverator", "deliver", "-", "--config", str(config), "--no-progress"],
+                env=env,
+                cwd=tmp_path,
+                stdin=stdin,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
         deadline = time.monotonic() + 20
         while not slow.requests and time.monotonic() < deadline:
             time.sleep(0.02)
         proc.send_signal(signal.SIGTERM)
         stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 1, stderr
-    outcomes = [orjson.loads(line) for line in (tmp_path / "events.results.jsonl").read_bytes().splitlines()]
+    outcomes = [orjson.loads(line) for line in stdout.splitlines()]
     assert sorted(o["index"] for o in outcomes) == list(range(100))
     cancelled = [o for o in outcomes if o["status"] == 499]
     assert cancelled and all(o["errortype"] == "CANCELLED" and o["outcome"] == "failed" for o in cancelled)
     assert any(o["outcome"] == "delivered" for o in outcomes)  # the in-flight request was allowed to finish
-    assert "cancelled" in stdout
+    assert b"cancelled" in stderr
+    assert not list(tmp_path.glob("*.jsonl*"))  # no file the user did not name
 
 
 def test_help_lists_the_commands(env: dict[str, str]) -> None:

@@ -20,7 +20,18 @@ from tests.test_cli import write_config
 
 def _deliver_from_a_pipe(config: Path, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "deliverator", "deliver", "-", "--config", str(config), "--no-progress"],
+        [
+            sys.executable,
+            "-m",
+            "deliverator",
+            "deliver",
+            "-",
+            "--config",
+            str(config),
+            "--results",
+            "stdin.results.jsonl",
+            "--no-progress",
+        ],
         env=env,
         cwd=cwd,
         stdin=subprocess.PIPE,

@@ -11,7 +11,7 @@ import pytest
 
 from deliverator import FakeClock
 from deliverator.delivery import DeliveryRun, RunOptions, Summary
-from deliverator.delivery.writer import OutcomeWriter
+from deliverator.delivery.sinks import StreamSink
 from deliverator.destination import Destination
 from deliverator.errorhandling import ErrorHandlerConfig, RequestPacer, error_handler_plugin, parse_error_handler
 from deliverator.http import HttpClient
@@ -50,7 +50,7 @@ def deliver(
         destination,
         HttpClient(),
         RunOptions(batch_size=batch_size, concurrency=concurrency, linger_s=0.05),
-        OutcomeWriter(results, dead),
+        StreamSink(results, dead),
         error_handler or ErrorHandlerConfig(),
         clock=clock,
         pacer=RequestPacer(clock),
@@ -264,7 +264,7 @@ def test_rate_limited_answers_slow_every_sender_of_the_run(example_plugin: Modul
             destination,
             HttpClient(),
             RunOptions(batch_size=2, concurrency=2, linger_s=0.05),
-            OutcomeWriter(io.BytesIO(), None),
+            StreamSink(io.BytesIO(), None),
             ErrorHandlerConfig(),
             clock=clock,
             pacer=pacer,
@@ -291,7 +291,7 @@ def test_an_input_that_breaks_mid_way_ends_the_run_cleanly_and_says_why(example_
             destination,
             HttpClient(),
             RunOptions(batch_size=10, concurrency=1, linger_s=0.05),
-            OutcomeWriter(io.BytesIO(), None),
+            StreamSink(io.BytesIO(), None),
             clock=clock,
             pacer=RequestPacer(clock),
         )

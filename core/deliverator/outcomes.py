@@ -22,7 +22,7 @@ IGNORED: Final = "ignored"
 class Outcome:
     """The final fate of one input record."""
 
-    index: int
+    index: int | None
     message_id: str | None
     outcome: str = attrs.field(validator=attrs.validators.in_((DELIVERED, FAILED, IGNORED)))
     status: int
@@ -31,10 +31,11 @@ class Outcome:
     attempts: int = 0
     sent: Any = None
     body: Any = None
+    entry_id: str | None = None
 
 
 def outcome_line(
-    index: int,
+    index: int | None,
     message_id: str | None,
     outcome: str,
     status: int,
@@ -43,11 +44,15 @@ def outcome_line(
     attempts: int,
     sent: Any,
     body: Any,
+    entry_id: str | None = None,
 ) -> bytes:
-    """One outcome record as a JSON line."""
-    return orjson.dumps(
+    """One outcome record as a JSON line (``entry_id``: a queue entry's stream id, written
+    after ``index``, which is null for queue entries)."""
+    record: dict[str, Any] = {"index": index}
+    if entry_id is not None:
+        record["entry_id"] = entry_id
+    record.update(
         {
-            "index": index,
             "message_id": message_id,
             "outcome": outcome,
             "status": status,
@@ -56,10 +61,9 @@ def outcome_line(
             "attempts": attempts,
             "sent": sent,
             "body": body,
-        },
-        option=orjson.OPT_APPEND_NEWLINE,
-        default=_fallback,
+        }
     )
+    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE, default=_fallback)
 
 
 _DELIVERED_LINE: Final = (
@@ -88,30 +92,27 @@ def delivered_line(
 
 def dead_letter_line(
     raw: bytes,
-    index: int,
+    index: int | None,
     status: int,
     errortype: str | None,
     errormessage: str | None,
     attempts: int,
+    entry_id: str | None = None,
 ) -> bytes:
     """One dead letter: the original record under ``event`` (the raw line as a string when it
-    was not a JSON object) plus why it failed."""
+    was not a JSON object) plus why it failed (and ``entry_id`` for a queue entry)."""
     try:
         original: Any = orjson.loads(raw)
         event: Any = orjson.Fragment(raw.strip()) if isinstance(original, dict) else raw.decode("utf-8", "replace")
     except orjson.JSONDecodeError:
         event = raw.decode("utf-8", "replace")
-    return orjson.dumps(
-        {
-            "event": event,
-            "index": index,
-            "status": status,
-            "errortype": errortype,
-            "errormessage": errormessage,
-            "attempts": attempts,
-        },
-        option=orjson.OPT_APPEND_NEWLINE,
+    record: dict[str, Any] = {"event": event, "index": index}
+    if entry_id is not None:
+        record["entry_id"] = entry_id
+    record.update(
+        {"status": status, "errortype": errortype, "errormessage": errormessage, "attempts": attempts}
     )
+    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def read_outcomes(data: bytes) -> list[Outcome]:

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+from typing import Final
 
 import click
 
 from deliverator.cli.errors import EXIT_FAILURES, EXIT_OK, config_errors, fail
-from deliverator.cli.running import default_paths, deliver
+from deliverator.cli.running import default_files, deliver
 from deliverator.config import load_config
+from deliverator.delivery import Summary
+
+EXIT_RESUMABLE: Final = 3
+"""Stopped (Ctrl-C, SIGTERM) before every event had an outcome; the same command resumes."""
+EXIT_OUTPUT: Final = 4
+"""Outcome records could not be written (disk full, I/O error): the run stopped sending."""
+EXIT_BROKEN_PIPE: Final = 141
+"""The reader of standard output went away (128 + SIGPIPE, as a shell reports ``yes | head``)."""
 
 
 @click.command()
@@ -18,33 +28,58 @@ from deliverator.config import load_config
     "--config", "config_path", required=True, type=click.Path(dir_okay=False), help="The TOML configuration file."
 )
 @click.option(
-    "--results", type=str, default=None, help="Outcome records (JSONL). Default: INPUT.results.jsonl; '-' for stdout."
+    "--results",
+    type=str,
+    default=None,
+    help="Outcome records (JSONL). Default: INPUT.results.jsonl (stdout for stdin); '-' for stdout.",
 )
 @click.option(
     "--dead-letter",
     "dead_letter",
     type=str,
     default=None,
-    help="Failed events (JSONL). Default: INPUT.dead-letter.jsonl.",
+    help="Failed events (JSONL), created only if one fails. Default: INPUT.dead-letter.jsonl (none for stdin).",
 )
 @click.option("--no-progress", is_flag=True, help="Do not show a progress bar.")
-def command(input: str, config_path: str, results: str | None, dead_letter: str | None, no_progress: bool) -> None:
+@click.option("--restart", is_flag=True, help="Discard an interrupted run's journal and results; start over.")
+def command(
+    input: str, config_path: str, results: str | None, dead_letter: str | None, no_progress: bool, restart: bool
+) -> None:
     """Deliver INPUT (a JSONL file of Segment events, a dead-letter file, or - for stdin).
 
     Exits 0 when every event was delivered or ignored, 1 when some event failed (or the input
-    could not be read to its end), 2 on a usage or configuration error.
+    could not be read to its end), 2 on a usage or configuration error, 3 when it was stopped
+    before every event had an outcome (the same command resumes), 4 when outcome records could
+    not be written.
     """
     input_path = None if input == "-" else Path(input)
     if input_path is not None and not input_path.is_file():
         fail(f"input file not found: {input}")
     with config_errors():
         config = load_config(config_path)
-        files = default_paths(input_path, results, dead_letter)
-        summary = deliver(config, files, show_progress=not no_progress)
-    out = sys.stderr if files.results is None else sys.stdout
+        files = default_files(input_path, results, dead_letter)
+        summary = deliver(config, files, show_progress=not no_progress, restart=restart)
+    sys.exit(_report(summary, files.results, files.dead_letters))
+
+
+def _report(summary: Summary, results: Path | None, dead_letters: Path | None) -> int:
+    """Print the end of the run and choose the exit code."""
+    if summary.broken_pipe:
+        # Like other Unix tools: no message, and nothing more for a reader that left.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    out = sys.stderr if results is None else sys.stdout
+    if summary.output_error is not None:
+        then = " (the same command resumes once that is fixed)" if summary.resumable else ""
+        click.echo(f"deliverator: error: {summary.output_error}; stopped sending{then}", err=True)
+        return EXIT_OUTPUT
     click.echo(summary.line(), file=out)
-    if files.results is not None:
-        click.echo(f"outcomes: {files.results}", file=out)
-    if summary.failed and files.dead_letters is not None:
-        click.echo(f"dead letters: {files.dead_letters}", file=out)
-    sys.exit(EXIT_FAILURES if summary.failed or summary.input_error else EXIT_OK)
+    if results is not None:
+        click.echo(f"outcomes: {results}", file=out)
+    if summary.failed and dead_letters is not None and dead_letters.exists():
+        click.echo(f"dead letters: {dead_letters}", file=out)
+    if summary.resumable:
+        click.echo("stopped before every event had an outcome: the same command resumes", file=sys.stderr)
+        return EXIT_RESUMABLE
+    return EXIT_FAILURES if summary.failed or summary.input_error else EXIT_OK

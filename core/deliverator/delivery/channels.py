@@ -1,52 +1,124 @@
-"""The queues and shared counters that connect the reader, the senders and the coordinator.
+"""The queues, messages and shared counters that connect the preparer, the senders and the
+coordinator.
 
-Batches travel reader/coordinator -> senders through a bounded queue (backpressure keeps memory
-flat however long the input); everything else travels to the coordinator through one results
-queue, so only the coordinator records outcomes.
+Batches travel preparer/coordinator -> senders through a queue whose room is capped; every
+other message travels to the coordinator through one results queue, so only the coordinator
+records outcomes. What holds memory is capped in one place, :class:`Channels`: batches out
+(queued, in flight, answered and not yet recorded) plus events waiting for a retry count
+against one limit, and records rejected by the preparer against another, so neither an outage
+nor a stream of invalid lines can make a run grow.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from typing import Any, Final
+from typing import Final
 
+import attrs
+
+from deliverator.classification import Classification
 from deliverator.delivery.items import Item
+from deliverator.http import HttpResponse
+from deliverator.multistatus import MultiStatusResponse
 
-# Kinds of message on the results queue (the first element of each tuple).
-REJECTED: Final = "rejected"  # (REJECTED, item, status, errortype, message): never sendable
-READER_DONE: Final = "reader_done"  # (READER_DONE, records_read, error_or_None)
-SENT: Final = "sent"  # (SENT, batch, response, error, classification, statuses)
-UNSENT: Final = "unsent"  # (UNSENT, batch): not sent because the run is stopping
+MAX_REJECTED_WAITING: Final = 4096
+"""Rejected records the preparer may have handed over and the coordinator not yet recorded."""
+
+
+@attrs.frozen(slots=True)
+class Rejected:
+    """An event that is never sendable (invalid, too large, refused by its source)."""
+
+    item: Item
+    status: int
+    errortype: str
+    message: str
+
+
+@attrs.frozen(slots=True)
+class ReaderDone:
+    """The preparer has handed over everything it will: ``records`` read in all; ``error``
+    says why reading ended early, if it did; ``exhausted``: the source reached its end."""
+
+    records: int
+    error: str | None
+    exhausted: bool
+
+
+@attrs.frozen(slots=True)
+class ReaderBlocked:
+    """The preparer waits for room: nothing more arrives from it until something settles."""
+
+
+@attrs.frozen(slots=True)
+class Sent:
+    """A sender's account of one request."""
+
+    batch: list[Item]
+    response: HttpResponse | None
+    error: BaseException | None
+    classification: Classification
+    statuses: MultiStatusResponse | None
+
+
+@attrs.frozen(slots=True)
+class Unsent:
+    """A batch a sender did not send because the run is stopping."""
+
+    batch: list[Item]
+
+
+Message = Rejected | ReaderDone | ReaderBlocked | Sent | Unsent
 
 
 class Channels:
     """Shared plumbing of one run."""
 
-    def __init__(self, concurrency: int) -> None:
+    def __init__(self, concurrency: int, batch_items: int = 1) -> None:
         # Unbounded on purpose: the cap on outstanding batches below is the backpressure, and a
         # SimpleQueue hands batches over without Python-level locking.
         self.batches: queue.SimpleQueue[list[Item] | None] = queue.SimpleQueue()
-        self.results: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self.results: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self.stop = threading.Event()
+        """Set when the run stops (cancelled, a fatal answer, outcomes that cannot be written):
+        the preparer stops preparing, senders stop sending."""
+        self.abandoned = threading.Event()
+        """Set when the coordinator takes nothing more (outcomes cannot be written, or a
+        stopping run gave up waiting): the preparer stops waiting for room."""
         self.max_outstanding = concurrency * 3 + 2
-        """Batches the reader may have out (queued, in flight, or answered and not yet
-        recorded) before it waits: what keeps memory flat when recording falls behind."""
+        """Batches the preparer may have out (queued, in flight, answered and not yet recorded,
+        or their events waiting for a retry) before it waits: what keeps memory flat when
+        recording falls behind or the destination is down."""
+        self._batch_items = max(1, batch_items)
         self._room = threading.Condition()
         self._in_flight: dict[int, list[Item]] = {}
+        self._waiting_items = 0
+        self._rejected = threading.Semaphore(MAX_REJECTED_WAITING)
+        self.reader_blocked = False
+
+    def _full(self) -> bool:
+        waiting_batches = -(-self._waiting_items // self._batch_items)
+        return len(self._in_flight) + waiting_batches >= self.max_outstanding
 
     def dispatch(self, batch: list[Item], wait_for_room: bool = False) -> bool:
         """Hand ``batch`` to the senders; False (batch not taken) when the run stopped while
-        the reader was waiting for room.
+        the preparer was waiting for room.
 
-        The reader passes ``wait_for_room`` so that it waits while too many batches are out;
-        the coordinator never waits for room (it is the one that makes room).
+        The preparer passes ``wait_for_room`` so that it waits while too much is out; the
+        coordinator never waits for room (it is the one that makes room).
         """
         with self._room:
-            while wait_for_room and len(self._in_flight) >= self.max_outstanding:
-                if self.stop.is_set():
-                    return False
-                self._room.wait(0.2)
+            if wait_for_room and self._full():
+                self.reader_blocked = True
+                self.results.put(ReaderBlocked())
+                try:
+                    while self._full():
+                        if self.stop.is_set():
+                            return False
+                        self._room.wait(0.2)
+                finally:
+                    self.reader_blocked = False
             self._in_flight[id(batch)] = batch
         self.batches.put(batch)
         return True
@@ -57,15 +129,41 @@ class Channels:
             self._in_flight.pop(id(batch), None)
             self._room.notify()
 
+    def waiting(self, change: int) -> None:
+        """``change`` more (or fewer, when negative) events wait for a retry."""
+        with self._room:
+            self._waiting_items += change
+            if change < 0:
+                self._room.notify()
+
+    def reject(self, message: Rejected) -> bool:
+        """Hand a rejected record to the coordinator, waiting while too many are unrecorded;
+        False when the coordinator stopped taking messages meanwhile."""
+        while not self._rejected.acquire(timeout=0.2):
+            if self.abandoned.is_set():
+                return False
+        self.results.put(message)
+        return True
+
+    def rejected_recorded(self) -> None:
+        """The coordinator recorded one rejected record: room for another."""
+        self._rejected.release()
+
     @property
     def outstanding(self) -> int:
         """Batches dispatched and not yet settled."""
         return len(self._in_flight)
 
     def unsettled(self) -> list[list[Item]]:
-        """Every batch still out (used once, when a cancelled run gives up waiting)."""
+        """Every batch still out (used once, when a stopping run gives up waiting)."""
         with self._room:
             batches = list(self._in_flight.values())
             self._in_flight.clear()
             self._room.notify_all()
             return batches
+
+    def wake(self) -> None:
+        """Wake a preparer waiting for room (the run is stopping)."""
+        with self._room:
+            self._room.notify_all()
+

@@ -6,6 +6,7 @@ from typing import Any
 
 import attrs
 
+from deliverator.delivery.sources import SourceRecord
 from deliverator.errorcodes import ErrorCode
 
 
@@ -36,11 +37,16 @@ class Item:
         "message_id",
         "payload",
         "raw",
+        "record",
         "retries",
+        "wait_until",
     )
 
-    def __init__(self, index: int, message_id: str | None, raw: bytes, payload: Any, encoded: bytes) -> None:
-        self.index = index
+    def __init__(
+        self, record: SourceRecord, message_id: str | None, raw: bytes, payload: Any, encoded: bytes
+    ) -> None:
+        self.record = record
+        self.index = record.index
         self.message_id = message_id
         self.raw = raw
         self.payload = payload
@@ -50,6 +56,8 @@ class Item:
         self.first_sent_at: float | None = None
         self.last_failure: Failure | None = None
         self.done = False
+        self.wait_until: float | None = None
+        """Not to be sent before this (monotonic) time: the destination's ``retry_after_s``."""
 
     def __repr__(self) -> str:
         return f"Item(index={self.index}, attempts={self.attempts}, retries={self.retries})"

@@ -1,20 +1,22 @@
-"""The coordinator of a run: it owns retries, timing and outcome records.
+"""The coordinator of a run: it decides each event's fate and is the only one that records it.
 
-Threads: one reader (input -> batches), ``concurrency`` senders (batch -> request -> what
-happened), and this coordinator on the calling thread, the only one that records outcomes.
-Every input record ends in exactly one outcome; an item that succeeded is never sent again;
-only retryable failures are re-sent, each item with its own attempt counter.
+Parts, each with one job, connected by typed messages (:mod:`.channels`): the preparer thread
+(source records -> items -> batches, :mod:`.preparer`), ``concurrency`` sender threads (batch ->
+request -> what happened, :mod:`.sender`), the retry schedule (:mod:`.schedule`), the outcome
+recorder and the run's sink (:mod:`.recorder`, :mod:`.sources`), and how a run stops
+(:mod:`.stopping`). This coordinator runs on the calling thread and owns the decisions: every
+record read ends in exactly one outcome, or, when a resumable run stops, in none (it is
+released to its source); an item that succeeded is never sent again; only retryable failures
+are re-sent, each item with its own attempt counter. One injected clock measures every wait.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
+import contextlib
 import queue
 import threading
-import time
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, Any, Final
 
 import attrs
 import orjson
@@ -23,12 +25,16 @@ from deliverator.classification import Action, Classification
 from deliverator.clock import Clock, RealClock
 from deliverator.defaults import describe_response
 from deliverator.delivery.batching import Batcher
-from deliverator.delivery.channels import READER_DONE, REJECTED, SENT, UNSENT, Channels
+from deliverator.delivery.channels import Channels, Message, ReaderBlocked, ReaderDone, Rejected, Sent, Unsent
+from deliverator.delivery.filesource import StreamSource
 from deliverator.delivery.items import Failure, Item
-from deliverator.delivery.reader import Reader
+from deliverator.delivery.preparer import Preparer
+from deliverator.delivery.recorder import OutcomeRecorder
+from deliverator.delivery.schedule import RetrySchedule
 from deliverator.delivery.sender import Sender
+from deliverator.delivery.sources import OutcomeSink, OutputError, Source
+from deliverator.delivery.stopping import Stop, StopKind
 from deliverator.delivery.summary import Summary
-from deliverator.delivery.writer import OutcomeWriter
 from deliverator.destination import Destination
 from deliverator.errorcodes import ErrorCode
 from deliverator.errorhandling import ErrorHandlerConfig, RequestPacer, RetryPolicy
@@ -36,8 +42,9 @@ from deliverator.http import HttpClient, HttpResponse
 from deliverator.multistatus import MultiStatusResponse, SuccessResponse
 from deliverator.responsetext import body_for_outcome
 
-_PROGRESS_EVERY_S = 0.2
-_READER_QUIET_S = 1.0
+_PROGRESS_EVERY_S: Final = 0.2
+_READER_QUIET_S: Final = 1.0
+_CANCELLED: Final = ErrorCode.CANCELLED.value
 
 
 @attrs.frozen(kw_only=True)
@@ -55,24 +62,26 @@ ProgressCallback = Callable[[Summary, int], None]
 
 
 class DeliveryRun:
-    """Delivers one input stream to one destination."""
+    """Delivers one source to one destination, recording outcomes in one sink."""
 
     def __init__(
         self,
         destination: Destination,
         http: HttpClient,
         options: RunOptions,
-        writer: OutcomeWriter,
+        sink: OutcomeSink,
         error_handler: ErrorHandlerConfig | None = None,
         *,
         clock: Clock | None = None,
         pacer: RequestPacer | None = None,
         progress: ProgressCallback | None = None,
+        summary: Summary | None = None,
     ) -> None:
         self._destination = destination
         self._http = http
         self._options = options
-        self._writer = writer
+        self._sink = sink
+        self._recorder = OutcomeRecorder(sink, summary)
         self._clock = clock or RealClock()
         self._config = error_handler or ErrorHandlerConfig()
         self._policy = RetryPolicy(self._config, self._clock)
@@ -84,96 +93,145 @@ class DeliveryRun:
             max_bytes=spec.max_batch_bytes,
             overhead_bytes=spec.batch_overhead_bytes,
         )
-        self._channels = Channels(options.concurrency)
-        self._schedule: list[tuple[float, int, Item]] = []
-        self._sequence = itertools.count()
-        self._stopping = False
+        self._channels = Channels(options.concurrency, self._batcher.max_items)
+        self._schedule = RetrySchedule()
+        self._cancel_requested = threading.Event()
+        self._stop: Stop | None = None
+        self._abandoned: set[int] = set()
+        self._preparer: Preparer | None = None
+        self._source: Source | None = None
 
     @property
     def summary(self) -> Summary:
         """Counts so far (final once :meth:`run` returns)."""
-        return self._writer.summary
+        return self._recorder.summary
 
     def cancel(self) -> None:
-        """Stop reading, let in-flight requests finish (bounded), and record every unfinished
-        event as cancelled. Safe to call from a signal handler or another thread."""
-        self._channels.stop.set()
+        """Stop reading and let in-flight requests finish (bounded by ``cancel_grace_s``).
 
-    def run(self, source: IO[bytes]) -> Summary:
-        """Deliver everything in ``source``; returns when every record has an outcome."""
+        Unfinished events are released to a resumable source (no outcome: the next run sends
+        them) and recorded 499 ``CANCELLED`` otherwise. Safe to call from a signal handler or
+        another thread.
+        """
+        self._cancel_requested.set()
+
+    def run(self, source: Source | IO[bytes]) -> Summary:
+        """Deliver everything ``source`` holds (a :class:`Source`, or a binary stream of JSON
+        lines read once); returns when every record read has an outcome or was released."""
+        if not isinstance(getattr(source, "resumable", None), bool):
+            source = StreamSource(source, self._options.max_line_bytes)  # type: ignore[arg-type]  # a stream
+        assert not isinstance(source, IO)
+        self._source = source
         channels = self._channels
-        reader = Reader(self._destination, self._batcher, channels, self._clock, self._options.max_line_bytes)
-        threads = [threading.Thread(target=reader.run, args=(source,), name="deliverator-reader", daemon=True)]
+        preparer = Preparer(self._destination, self._batcher, channels, self._clock)
+        self._preparer = preparer
+        threads = [threading.Thread(target=preparer.run, args=(source,), name="deliverator-reader", daemon=True)]
         for number in range(self._options.concurrency):
             sender = Sender(self._destination, self._http, channels, self._pacer, self._clock)
             threads.append(threading.Thread(target=sender.run, name=f"deliverator-sender-{number}", daemon=True))
         for thread in threads:
             thread.start()
+        finished = False
         try:
-            self._coordinate(reader, threads[0])
+            finished = self._coordinate(source, threads[0])
+        except OutputError as exc:
+            self._output_failed(source, exc)
         finally:
             for _ in range(self._options.concurrency):
                 channels.batches.put(None)
-            self._writer.flush()
+        if self.summary.output_error is None:
+            try:
+                self._sink.close(finished)
+            except OutputError as exc:
+                self._output_failed(source, exc)
+        else:
+            # Already reported: the first failure is the one that says why.
+            with contextlib.suppress(OutputError):
+                self._sink.close(False)
+        self.summary.interrupted = not finished
         return self.summary
 
-    def _coordinate(self, reader: Reader, reader_thread: threading.Thread) -> None:
+    def _output_failed(self, source: Source, exc: OutputError) -> None:
+        """Outcomes cannot be recorded: stop sending at once (nothing more that could not be
+        recorded), record nothing more."""
+        self._abandon(source)
+        self.summary.output_error = str(exc)
+        self.summary.broken_pipe = exc.broken_pipe
+
+    def _abandon(self, source: Source) -> None:
+        self._channels.stop.set()
+        self._channels.abandoned.set()
+        self._channels.wake()
+        source.stop()
+
+    def _coordinate(self, source: Source, reader_thread: threading.Thread) -> bool:
+        """Run until every record read has a fate; True when the source was read to its end
+        and none was released."""
         clock = self._clock
-        results = self._channels.results
-        reader_done = False
-        grace_deadline: float | None = None
-        last_progress = 0.0
-        reader_seen = (-1, 0.0)  # (bytes read, when that changed), to spot a reader stuck on input
+        channels = self._channels
+        results = channels.results
+        batcher = self._batcher
+        linger = self._options.linger_s
+        reader_done: ReaderDone | None = None
+        last_progress = clock.monotonic()
+        reader_seen = (-1, last_progress)  # (bytes read, when that changed), to spot a reader stuck on input
         while True:
-            if self._channels.stop.is_set() and not self._stopping:
-                self._begin_cancel()
-                grace_deadline = time.monotonic() + self._options.cancel_grace_s
-            if self._stopping and reader.bytes_read != reader_seen[0]:
-                reader_seen = (reader.bytes_read, time.monotonic())
             now = clock.monotonic()
-            self._release_due_retries(now, flush=reader_done)
-            opened = self._batcher.opened_at
-            if opened is not None and (reader_done or now - opened >= self._options.linger_s):
-                self._dispatch(self._batcher.flush())
-            if reader_done and self._channels.outstanding == 0 and not self._schedule and not len(self._batcher):
+            if self._cancel_requested.is_set() and self._stop is None:
+                self._begin_stop(Stop.cancel(now + self._options.cancel_grace_s, source.resumable))
+            stop = self._stop
+            if stop is None:
+                self._release_due_retries(now, flush=reader_done is not None)
+                opened = batcher.opened_at
+                if opened is not None and (reader_done is not None or now - opened >= linger):
+                    self._dispatch(batcher.flush())
+            if reader_done is not None and channels.outstanding == 0 and not self._schedule and not len(batcher):
                 break
-            # Stopping ends when nothing is in flight and the reader has finished, or has read
-            # nothing for a second (blocked on a quiet stdin), or when the grace runs out.
-            reader_quiet = reader_done or time.monotonic() - reader_seen[1] >= _READER_QUIET_S
-            if grace_deadline is not None and (
-                (reader_quiet and self._channels.outstanding == 0) or time.monotonic() >= grace_deadline
-            ):
-                self._cancel_everything_left(reader_thread)
-                break
+            if stop is not None:
+                bytes_read = getattr(source, "bytes_read", 0)
+                if bytes_read != reader_seen[0]:
+                    reader_seen = (bytes_read, now)
+                # Stopping ends when nothing is in flight and the reader has finished, or has
+                # read nothing for a second (blocked on a quiet stdin), or when the grace runs out.
+                reader_quiet = reader_done is not None or now - reader_seen[1] >= _READER_QUIET_S
+                if (reader_quiet and channels.outstanding == 0) or now >= stop.deadline:
+                    self._give_up(reader_thread)
+                    break
+            idle = channels.outstanding == 0 and (reader_done is not None or channels.reader_blocked)
             try:
-                message = clock.get(
-                    results, self._timeout(now, reader_done), reader_done and self._channels.outstanding == 0
-                )
+                message = clock.get(results, self._timeout(now, reader_done is not None), idle)
             except queue.Empty:
                 continue
             while True:
-                reader_done = self._handle(message, reader_done)
+                if type(message) is ReaderDone:
+                    reader_done = message
+                    self._reader_done(message)
+                else:
+                    self._handle(message)
                 try:
                     message = results.get_nowait()
                 except queue.Empty:
                     break
-            self._writer.commit()
+            self._sink.commit()
             if self._progress is not None:
-                wall = time.monotonic()
+                wall = clock.monotonic()
                 if wall - last_progress >= _PROGRESS_EVERY_S:
                     last_progress = wall
-                    self._progress(self.summary, reader.bytes_read)
+                    self._progress(self.summary, getattr(source, "bytes_read", 0))
+        self._sink.commit()
         if self._progress is not None:
-            self._progress(self.summary, reader.bytes_read)
+            self._progress(self.summary, getattr(source, "bytes_read", 0))
+        return reader_done is not None and reader_done.exhausted and not self.summary.released
 
     def _timeout(self, now: float, reader_done: bool) -> float | None:
         deadlines = []
-        if self._schedule:
-            deadlines.append(self._schedule[0][0])
+        due = self._schedule.next_due()
+        if due is not None and self._stop is None:
+            deadlines.append(due)
         opened = self._batcher.opened_at
         if opened is not None and not reader_done:
             deadlines.append(opened + self._options.linger_s)
-        if self._stopping:
+        if self._stop is not None:
             deadlines.append(now + 0.1)
         if not deadlines:
             return None
@@ -181,28 +239,34 @@ class DeliveryRun:
 
     # --- messages -------------------------------------------------------------------------
 
-    def _handle(self, message: tuple[Any, ...], reader_done: bool) -> bool:
-        kind = message[0]
-        if kind is SENT:
-            _, batch, response, error, classification, statuses = message
-            self._channels.settle(batch)
-            self._on_sent(batch, response, error, classification, statuses)
-        elif kind is REJECTED:
-            _, item, status, errortype, text = message
-            self._writer.failed(item, status, errortype.value, text)
-        elif kind is UNSENT:
-            batch = message[1]
-            self._channels.settle(batch)
-            for item in batch:
-                self._cancel(item)
-        elif kind is READER_DONE:
-            self.summary.input_error = message[2]
-            if self._stopping:
-                self._cancel_batcher()
-            else:
-                self._dispatch(self._batcher.flush())
-            return True
-        return reader_done
+    def _handle(self, message: Message) -> None:
+        kind = type(message)
+        if kind is Sent:
+            assert isinstance(message, Sent)
+            if id(message.batch) in self._abandoned:
+                return
+            self._channels.settle(message.batch)
+            self._on_sent(message.batch, message.response, message.error, message.classification, message.statuses)
+        elif kind is Rejected:
+            assert isinstance(message, Rejected)
+            self._channels.rejected_recorded()
+            self._recorder.failed(message.item, message.status, message.errortype, message.message)
+        elif kind is Unsent:
+            assert isinstance(message, Unsent)
+            if id(message.batch) in self._abandoned:
+                return
+            self._channels.settle(message.batch)
+            for item in message.batch:
+                self._unfinished(item)
+        else:
+            assert kind is ReaderBlocked, f"unexpected message {message!r}"
+
+    def _reader_done(self, message: ReaderDone) -> None:
+        self.summary.input_error = message.error
+        if self._stop is not None:
+            self._unfinish_batcher()
+        else:
+            self._dispatch(self._batcher.flush())
 
     def _on_sent(
         self,
@@ -227,11 +291,11 @@ class DeliveryRun:
         elif action is Action.IGNORE:
             status = response.status if response is not None else failure.status
             for item in batch:
-                self._writer.ignored(item, status, classification.errormessage, failure.body)
+                self._recorder.ignored(item, status, classification.errormessage, failure.body, item.payload)
         elif action is Action.SPLIT and len(batch) > 1:
-            if self._stopping:
+            if self._stop is not None:
                 for item in batch:
-                    self._cancel(item)
+                    self._unfinished(item)
                 return
             middle = len(batch) // 2
             self._dispatch(batch[:middle])
@@ -247,7 +311,7 @@ class DeliveryRun:
                 self._fail(item, failure, sent=_as_sent(item))
 
     def _record_items(self, batch: list[Item], response: HttpResponse | None, statuses: MultiStatusResponse) -> None:
-        writer = self._writer
+        recorder = self._recorder
         for position, item in enumerate(batch):
             result = statuses.get(position)
             if result is None:
@@ -259,7 +323,7 @@ class DeliveryRun:
                     sent=_as_sent(item),
                 )
             elif type(result) is SuccessResponse:
-                writer.delivered(item, result.status, result.sent, result.body)
+                recorder.delivered(item, result.status, result.sent, result.body)
             else:
                 assert not isinstance(result, SuccessResponse)
                 failure = Failure(result.status, result.errortype, result.errormessage, result.body)
@@ -285,25 +349,33 @@ class DeliveryRun:
     # --- fates ----------------------------------------------------------------------------
 
     def _fail(self, item: Item, failure: Failure, sent: Any = None) -> None:
-        self._writer.failed(item, failure.status, failure.errortype.value, failure.errormessage, sent, failure.body)
+        self._recorder.failed(item, failure.status, failure.errortype.value, failure.errormessage, sent, failure.body)
 
-    def _retry(self, item: Item, failure: Failure, response: HttpResponse | None, error: BaseException | None) -> None:
+    def _retry(
+        self,
+        item: Item,
+        failure: Failure,
+        response: HttpResponse | None,
+        error: BaseException | None,
+        at_least_s: float = 0.0,
+    ) -> None:
         item.last_failure = failure
-        if self._stopping:
-            self._cancel(item)
+        if self._stop is not None:
+            self._unfinished(item)
             return
-        if item.retries >= self._config.max_retries:
+        if not self._policy.allows_retry(item.retries + 1):
             self._fail(
                 item,
                 attrs.evolve(failure, errormessage=f"{failure.errormessage} (gave up after {item.attempts} attempts)"),
                 sent=_as_sent(item),
             )
             return
+        now = self._clock.monotonic()
         decision = self._policy.next_wait(
             retry_number=item.retries + 1,
             response=response,
             error=error,
-            first_attempt_at=item.first_sent_at if item.first_sent_at is not None else self._clock.monotonic(),
+            first_attempt_at=item.first_sent_at if item.first_sent_at is not None else now,
         )
         if decision.give_up:
             self._fail(
@@ -314,76 +386,100 @@ class DeliveryRun:
             return
         item.retries += 1
         self.summary.retried_items += 1
-        heapq.heappush(self._schedule, (self._clock.monotonic() + decision.seconds, next(self._sequence), item))
+        self._schedule.push(item, now + max(decision.seconds, at_least_s))
+        self._channels.waiting(1)
 
     def _release_due_retries(self, now: float, flush: bool) -> None:
-        schedule = self._schedule
-        released = False
-        while schedule and schedule[0][0] <= now:
-            item = heapq.heappop(schedule)[2]
-            released = True
-            for batch in self._batcher.add(item, now):
+        released = 0
+        add = self._batcher.add
+        for item in self._schedule.pop_due(now):
+            released += 1
+            for batch in add(item, now):
                 self._dispatch(batch)
-        if released and flush:
-            self._dispatch(self._batcher.flush())
+        if released:
+            self._channels.waiting(-released)
+            if flush:
+                self._dispatch(self._batcher.flush())
 
     def _dispatch(self, batch: list[Item] | None) -> None:
         if not batch:
             return
-        if self._stopping or not self._channels.dispatch(batch):
+        if self._stop is not None or not self._channels.dispatch(batch):
             for item in batch:
-                self._cancel(item)
+                self._unfinished(item)
 
-    # --- cancellation ---------------------------------------------------------------------
+    # --- stopping -------------------------------------------------------------------------
 
-    def _cancel(self, item: Item) -> None:
+    def _unfinished(self, item: Item) -> None:
+        """``item`` has no fate and the run is stopping: release it, cancel it or fail it, as
+        the way the run stops says."""
+        stop = self._stop
+        assert stop is not None, "an item left unfinished while the run is not stopping"
+        if stop.kind is StopKind.RELEASE:
+            self.summary.released += 1
+            return
         last = item.last_failure
         detail = f"; last error: {last.errormessage}" if last is not None else ""
-        self.summary.cancelled = True
-        self._writer.failed(
+        self._recorder.failed(
             item,
-            499,
-            ErrorCode.CANCELLED.value,
-            f"the run was cancelled before this event was delivered{detail}",
+            stop.status,
+            stop.errortype,
+            f"{stop.message}{detail}",
             _as_sent(item) if item.attempts else None,
             last.body if last is not None else None,
         )
 
-    def _begin_cancel(self) -> None:
-        self._stopping = True
-        self.summary.cancelled = True
-        while self._schedule:
-            self._cancel(heapq.heappop(self._schedule)[2])
-        self._cancel_batcher()
+    def _begin_stop(self, stop: Stop) -> None:
+        self._stop = stop
+        self.summary.cancelled = stop.cancelled
+        preparer, source = self._preparer, self._source
+        assert preparer is not None and source is not None
+        preparer.refusal = stop.refusal
+        channels = self._channels
+        channels.stop.set()
+        channels.wake()
+        if stop.refusal is None:
+            source.stop()
+        waiting = self._schedule.drain()
+        if waiting:
+            channels.waiting(-len(waiting))
+        for item in waiting:
+            self._unfinished(item)
+        self._unfinish_batcher()
         while True:
             try:
-                batch = self._channels.batches.get_nowait()
+                batch = channels.batches.get_nowait()
             except queue.Empty:
                 break
             if batch is not None:
-                self._channels.settle(batch)
+                channels.settle(batch)
                 for item in batch:
-                    self._cancel(item)
+                    self._unfinished(item)
 
-    def _cancel_batcher(self) -> None:
-        batch = self._batcher.flush()
-        for item in batch or ():
-            self._cancel(item)
+    def _unfinish_batcher(self) -> None:
+        for item in self._batcher.flush() or ():
+            self._unfinished(item)
 
-    def _cancel_everything_left(self, reader_thread: threading.Thread) -> None:
-        # The reader stops at its next line; give it a moment so nothing it holds is lost (it
-        # may be blocked on a slow stdin, which is why this is bounded).
+    def _give_up(self, reader_thread: threading.Thread) -> None:
+        # The reader stops at its next record; give it a moment so nothing it holds is lost
+        # (it may be blocked on a slow stdin, which is why this is bounded).
         reader_thread.join(timeout=1.0)
+        self._channels.abandoned.set()
         while True:
-            self._cancel_batcher()
+            self._unfinish_batcher()
             for batch in self._channels.unsettled():
+                self._abandoned.add(id(batch))
                 for item in batch:
-                    self._cancel(item)
+                    self._unfinished(item)
             try:
                 message = self._channels.results.get_nowait()
             except queue.Empty:
                 return
-            self._handle(message, True)
+            if type(message) is ReaderDone:
+                assert isinstance(message, ReaderDone)
+                self.summary.input_error = message.error
+            else:
+                self._handle(message)
 
 
 def _as_sent(item: Item, sent: Any = None) -> Any:

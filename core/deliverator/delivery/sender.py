@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from deliverator.classification import Action, Classification
 from deliverator.clock import Clock
-from deliverator.delivery.channels import SENT, UNSENT, Channels
+from deliverator.delivery.channels import Channels, Sent, Unsent
 from deliverator.destination import Destination
 from deliverator.encoded import PayloadBatch
 from deliverator.errorcodes import ErrorCode
@@ -53,7 +53,7 @@ class Sender:
             if batch is None:
                 return
             if stop.is_set():
-                results.put((UNSENT, batch))
+                results.put(Unsent(batch))
                 continue
             self._pacer.acquire()
             now = self._clock.monotonic()
@@ -79,7 +79,7 @@ class Sender:
                 self._pacer.on_rate_limited()
             elif classification.action is Action.SUCCESS:
                 self._pacer.on_success()
-            results.put((SENT, batch, response, error, classification, statuses))
+            results.put(Sent(batch, response, error, classification, statuses))
 
     def _classify(self, response: HttpResponse | None, error: BaseException | None) -> Classification:
         try:

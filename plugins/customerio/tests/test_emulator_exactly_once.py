@@ -15,7 +15,7 @@ import pytest
 
 from deliverator import FakeClock, HttpClient
 from deliverator.delivery import DeliveryRun, RunOptions
-from deliverator.delivery.writer import OutcomeWriter
+from deliverator.delivery.sinks import StreamSink
 from deliverator.destination import Destination
 from deliverator.errorhandling import ErrorHandlerConfig, RequestPacer
 from deliverator.http import HttpSettings
@@ -50,7 +50,7 @@ def deliver(emulator: Emulator) -> list[Any]:
         destination,
         HttpClient(HttpSettings(read_timeout_s=5.0)),
         RunOptions(batch_size=20, concurrency=4, linger_s=0.05),
-        OutcomeWriter(results, io.BytesIO()),
+        StreamSink(results, io.BytesIO()),
         ErrorHandlerConfig(max_retries=30, max_time=100_000),
         clock=clock,
         pacer=RequestPacer(clock),

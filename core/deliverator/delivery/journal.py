@@ -1,0 +1,285 @@
+"""The journal of a durable file run: which records already have an outcome, and how much of
+the results and dead-letter files holds committed records.
+
+SQLite in WAL mode (stdlib ``sqlite3``), in a file beside the results file. Each burst of
+outcome records is written to the output files first and then committed to the journal in one
+transaction, together with the files' new lengths. After a crash (kill -9 at any moment) the
+next run truncates both files to the committed lengths (which repairs a torn last line and drops
+records whose commit never happened), skips the committed records, and sends only the rest:
+at most the requests that were in flight are sent twice, with the same dedup ids. When every
+record has an outcome the journal is removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Final
+
+import attrs
+import orjson
+
+from deliverator.delivery.sinks import output_error
+from deliverator.delivery.sources import OutputError, SourceRecord
+from deliverator.delivery.summary import Summary
+
+_SAMPLE: Final = 1 << 20
+_SCHEMA: Final = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS done (first INTEGER NOT NULL, last INTEGER NOT NULL)",
+)
+_WRITE_BUFFER: Final = 1 << 20
+
+
+def journal_path(results: Path) -> Path:
+    """Where the journal of a run writing ``results`` lives."""
+    return results.with_name(results.name + ".journal")
+
+
+def remove_journal(path: Path) -> None:
+    """Delete a journal and SQLite's companion files."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+@attrs.frozen
+class InputFingerprint:
+    """What identifies an input file's content cheaply: its size and a hash of its first and
+    last MiB (a changed record almost always changes one of them, or the size)."""
+
+    size: int
+    digest: str
+
+    @classmethod
+    def of(cls, path: Path) -> InputFingerprint:
+        """The fingerprint of the file at ``path``."""
+        digest = hashlib.blake2b(digest_size=16)
+        with path.open("rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            digest.update(stream.read(_SAMPLE))
+            if size > 2 * _SAMPLE:
+                stream.seek(size - _SAMPLE)
+            digest.update(stream.read(_SAMPLE))
+        return cls(size, digest.hexdigest())
+
+
+def _ranges(indices: list[int]) -> list[tuple[int, int]]:
+    """Sorted indices as inclusive (first, last) runs: a file run's outcomes come mostly in
+    order, so a burst of thousands is usually a handful of rows."""
+    indices.sort()
+    runs: list[tuple[int, int]] = []
+    first = last = indices[0]
+    for index in indices[1:]:
+        if index == last + 1:
+            last = index
+        else:
+            runs.append((first, last))
+            first = last = index
+    runs.append((first, last))
+    return runs
+
+
+class Journal:
+    """One run's journal (see the module docstring)."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = connection
+
+    @classmethod
+    def _connect(cls, path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        for statement in _SCHEMA:
+            db.execute(statement)
+        return db
+
+    @classmethod
+    def create(cls, path: Path, fingerprint: InputFingerprint) -> Journal:
+        """A new journal for a run over an input with ``fingerprint``."""
+        remove_journal(path)
+        db = cls._connect(path)
+        db.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            [
+                ("input_size", str(fingerprint.size)),
+                ("input_digest", fingerprint.digest),
+                ("results_length", "0"),
+                ("dead_letters_length", "0"),
+                ("counts", "{}"),
+            ],
+        )
+        return cls(path, db)
+
+    @classmethod
+    def open(cls, path: Path) -> Journal:
+        """The journal an interrupted run left at ``path``."""
+        return cls(path, cls._connect(path))
+
+    def _meta(self, key: str) -> str:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            raise sqlite3.DatabaseError(f"the journal has no {key!r}")
+        return str(row[0])
+
+    @property
+    def fingerprint(self) -> InputFingerprint:
+        """The input's fingerprint when the run started."""
+        return InputFingerprint(int(self._meta("input_size")), self._meta("input_digest"))
+
+    @property
+    def results_length(self) -> int:
+        """Bytes of the results file that hold committed records."""
+        return int(self._meta("results_length"))
+
+    @property
+    def dead_letters_length(self) -> int:
+        """Bytes of the dead-letter file that hold committed records."""
+        return int(self._meta("dead_letters_length"))
+
+    def restore(self, summary: Summary) -> None:
+        """Put the counts committed so far into ``summary``."""
+        counts = orjson.loads(self._meta("counts"))
+        summary.delivered = counts.get("delivered", 0)
+        summary.failed = counts.get("failed", 0)
+        summary.ignored = counts.get("ignored", 0)
+        summary.failures_by_type.update(counts.get("failures_by_type", {}))
+        summary.unsent_failures_by_type.update(counts.get("unsent_failures_by_type", {}))
+
+    def done(self) -> set[int]:
+        """Indices of the records that have a committed outcome."""
+        done: set[int] = set()
+        for first, last in self._db.execute("SELECT first, last FROM done"):
+            done.update(range(first, last + 1))
+        return done
+
+    def commit(self, indices: list[int], results_length: int, dead_letters_length: int, summary: Summary) -> None:
+        """Record, in one transaction, that ``indices`` have outcomes and the files' lengths."""
+        counts = orjson.dumps(
+            {
+                "delivered": summary.delivered,
+                "failed": summary.failed,
+                "ignored": summary.ignored,
+                "failures_by_type": summary.failures_by_type,
+                "unsent_failures_by_type": summary.unsent_failures_by_type,
+            }
+        ).decode()
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            db.executemany("INSERT INTO done VALUES (?, ?)", _ranges(indices))
+            db.executemany(
+                "UPDATE meta SET value = ? WHERE key = ?",
+                [
+                    (str(results_length), "results_length"),
+                    (str(dead_letters_length), "dead_letters_length"),
+                    (counts, "counts"),
+                ],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        """Close the database (the journal stays)."""
+        self._db.close()
+
+
+def _truncated(path: Path, length: int, what: str) -> IO[bytes]:
+    """``path`` opened for appending after its first ``length`` bytes (what the journal says
+    is committed: anything after it is a torn line or an uncommitted record)."""
+    stream = path.open("r+b", buffering=_WRITE_BUFFER)
+    size = stream.seek(0, os.SEEK_END)
+    if size < length:
+        stream.close()
+        raise OutputError(f"the {what} {path} is shorter than its journal says ({size} < {length} bytes)")
+    stream.truncate(length)
+    stream.seek(length)
+    return stream
+
+
+class JournaledSink:
+    """The sink of a durable file run: outcome files plus the journal that makes them resumable."""
+
+    def __init__(self, results: Path, dead_letters: Path | None, journal: Journal, summary: Summary) -> None:
+        self._journal = journal
+        self._summary = summary
+        self._dead_path = dead_letters
+        results_length = journal.results_length
+        self._results = (
+            _truncated(results, results_length, "results file")
+            if results_length
+            else results.open("wb", buffering=_WRITE_BUFFER)
+        )
+        self._results_length = results_length
+        dead_length = journal.dead_letters_length
+        self._dead: IO[bytes] | None = None
+        if dead_letters is not None and dead_length:
+            self._dead = _truncated(dead_letters, dead_length, "dead-letter file")
+        elif dead_letters is not None:
+            dead_letters.unlink(missing_ok=True)  # an earlier run's: created again only if something fails
+        self._dead_length = dead_length
+        self._indices: list[int] = []
+        self._lines: list[bytes] = []
+        self._dead_lines: list[bytes] = []
+
+    def add(self, record: SourceRecord, outcome: bytes, dead_letter: bytes | None) -> None:
+        """Buffer one record's outcome."""
+        assert record.index is not None, "a file record without an index"
+        self._indices.append(record.index)
+        self._lines.append(outcome)
+        if dead_letter is not None:
+            self._dead_lines.append(dead_letter)
+
+    def commit(self) -> None:
+        """Write the buffered records to the files, then commit them to the journal."""
+        if not self._indices:
+            return
+        indices, lines, dead_lines = self._indices, self._lines, self._dead_lines
+        self._indices, self._lines, self._dead_lines = [], [], []
+        what = "the results file"
+        try:
+            self._results_length += self._write(self._results, lines)
+            if dead_lines:
+                what = "the dead-letter file"
+                if self._dead is None:
+                    assert self._dead_path is not None
+                    self._dead = self._dead_path.open("wb", buffering=_WRITE_BUFFER)
+                self._dead_length += self._write(self._dead, dead_lines)
+            what = "the journal"
+            self._journal.commit(indices, self._results_length, self._dead_length, self._summary)
+        except OSError as exc:
+            raise output_error(exc, what) from None
+        except sqlite3.Error as exc:
+            raise OutputError(f"cannot write the journal {self._journal.path}: {exc}") from None
+
+    @staticmethod
+    def _write(stream: IO[bytes], lines: Iterable[bytes]) -> int:
+        data = b"".join(lines)
+        stream.write(data)
+        stream.flush()
+        return len(data)
+
+    def close(self, finished: bool) -> None:
+        """Commit what is left; remove the journal when every record has its outcome."""
+        try:
+            self.commit()
+        finally:
+            for stream in (self._results, self._dead):
+                if stream is not None:
+                    with contextlib.suppress(OSError):  # a flush that failed was reported by commit
+                        stream.close()
+            self._journal.close()
+        if finished:
+            remove_journal(self._journal.path)
+
+    @property
+    def dead_letters_written(self) -> bool:
+        """Whether the dead-letter file exists (something failed, in this run or before)."""
+        return self._dead is not None

@@ -1,0 +1,139 @@
+"""The library entry point: a delivery run composed without the command line.
+
+An Airflow task, a service or a test embeds a run with :func:`deliver` (files, as the
+``deliver`` command does them, journal and resuming included) or a :class:`Pipeline` (any
+:class:`~deliverator.delivery.sources.Source` and
+:class:`~deliverator.delivery.sources.OutcomeSink`, e.g. the queue mode's)::
+
+    from deliverator import deliver
+
+    summary = deliver("deliverator.toml", "events.jsonl")   # writes events.results.jsonl
+    print(summary.line())                                   # "3 delivered, 0 failed, 0 ignored"
+
+``Pipeline(config).run(source, sink)`` is the same loop over your own ends; ``cancel()`` (from
+any thread or a signal handler) stops it: a resumable source keeps what has no outcome yet.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from deliverator.clock import Clock, RealClock
+from deliverator.config import Config, load_config
+from deliverator.delivery.filerun import RunFiles, default_files, open_files
+from deliverator.delivery.runner import DeliveryRun, ProgressCallback, RunOptions
+from deliverator.delivery.sources import OutcomeSink, Source
+from deliverator.delivery.summary import Summary
+from deliverator.errorhandling import RequestPacer
+from deliverator.session import http_client, open_session
+
+
+class Pipeline:
+    """A configured destination, ready to run deliveries (one at a time).
+
+    Raises ``PluginError`` when the destination cannot be loaded and ``ConfigError`` when its
+    settings are invalid. ``warnings`` holds what loading it met (an extension skipped, ...).
+    """
+
+    def __init__(
+        self,
+        config: Config | str | os.PathLike[str],
+        *,
+        clock: Clock | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.config = config if isinstance(config, Config) else load_config(config)
+        session = open_session(self.config)
+        self.destination = session.destination
+        warnings = list(session.warnings)
+        spec = self.destination.spec
+        delivery = self.config.delivery
+        batch_size = delivery.batch_size or spec.batch_items
+        if batch_size > spec.max_batch_items:
+            warnings.append(f"batch_size {batch_size} is over {spec.name}'s limit; using {spec.max_batch_items}")
+            batch_size = spec.max_batch_items
+        self.warnings: tuple[str, ...] = tuple(warnings)
+        self.options = RunOptions(
+            batch_size=batch_size,
+            concurrency=delivery.concurrency,
+            linger_s=delivery.linger_s,
+            max_line_bytes=delivery.max_line_bytes,
+            cancel_grace_s=delivery.cancel_grace_s,
+        )
+        self._clock = clock or RealClock()
+        self._http = http_client(self.config)
+        self._pacer = RequestPacer(self._clock, delivery.max_requests_per_second)
+        self._progress = progress
+        self._lock = threading.Lock()
+        self._run: DeliveryRun | None = None
+        self._cancelled = False
+
+    def run(self, source: Source | IO[bytes], sink: OutcomeSink, *, summary: Summary | None = None) -> Summary:
+        """Deliver ``source`` into ``sink``; returns the summary (``summary``: counts to start
+        from, e.g. those of an earlier interrupted run)."""
+        run = DeliveryRun(
+            self.destination,
+            self._http,
+            self.options,
+            sink,
+            self.config.error_handler,
+            clock=self._clock,
+            pacer=self._pacer,
+            progress=self._progress,
+            summary=summary,
+        )
+        with self._lock:
+            self._run = run
+            if self._cancelled:
+                run.cancel()
+        try:
+            return run.run(source)
+        finally:
+            with self._lock:
+                self._run = None
+
+    def deliver_files(
+        self, files: RunFiles, *, restart: bool = False, announce: Callable[[str], None] = print
+    ) -> Summary:
+        """Deliver ``files.input`` as the ``deliver`` command does: resuming an interrupted run
+        of the same files unless ``restart``; ``announce`` gets the "resuming: ..." line.
+
+        Raises :class:`~deliverator.delivery.filerun.RunFilesError` for unusable files.
+        """
+        with open_files(
+            files, max_line_bytes=self.options.max_line_bytes, restart=restart, announce=announce
+        ) as opened:
+            summary = self.run(opened.source, opened.sink, summary=opened.summary)
+            summary.resumable = opened.resumable and summary.interrupted
+            return summary
+
+    def cancel(self) -> None:
+        """Stop the current run (and any started later): in-flight requests finish, events
+        without an outcome are released (resumable sources) or recorded cancelled."""
+        with self._lock:
+            self._cancelled = True
+            if self._run is not None:
+                self._run.cancel()
+
+
+def deliver(
+    config: Config | str | os.PathLike[str],
+    input: str | os.PathLike[str],
+    *,
+    results: str | None = None,
+    dead_letters: str | None = None,
+    restart: bool = False,
+    announce: Callable[[str], None] = print,
+) -> Summary:
+    """Deliver the JSONL file ``input`` with the configuration ``config`` (a :class:`Config`
+    or the path of its TOML file), exactly as ``deliverator deliver`` does: outcome records in
+    ``results`` (default ``INPUT.results.jsonl``; ``"-"`` for standard output), failed events in
+    ``dead_letters`` (default ``INPUT.dead-letter.jsonl``, created only if one fails), and a
+    journal that lets the same call resume an interrupted run."""
+    pipeline = Pipeline(config)
+    files = default_files(Path(input), results, dead_letters)
+    return pipeline.deliver_files(files, restart=restart, announce=announce)

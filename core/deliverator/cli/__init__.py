@@ -20,6 +20,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("deliverator.cli.check", "Check the configuration and the destination's credentials."),
     "demo": ("deliverator.cli.demo", "Deliver a sample stream to a bundled emulator and show the outcomes."),
     "enqueue": ("deliverator.queue.commands.enqueue", "Queue mode: add each record of a JSONL file to a Redis stream."),
+    "worker": ("deliverator.queue.commands.worker", "Queue mode: deliver a Redis stream's events as one of N workers."),
     "outcomes": ("deliverator.queue.commands.outcomes", "Queue mode: print outcome or dead-letter records (JSONL)."),
 }
 

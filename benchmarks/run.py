@@ -34,7 +34,7 @@ from sink import Mode, Sink, TlsFiles
 from startup import measure_startup
 
 HERE = Path(__file__).resolve().parent
-STEPS = ("startup", "C", "C'", "A", "A2", "B", "rss", "retries")
+STEPS = ("startup", "C", "C'", "A", "A2", "B", "rss", "retries", "queue")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -206,6 +206,10 @@ def benchmark(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
                 retry_input, args.retry_events, work_dir=bench.work, concurrency=args.concurrency,
                 tls_ca=bench.ca_bundle, sink=bench.sink("items", workers=1))
         report["retries"] = retry.to_json()
+    if "queue" in steps:  # queue mode, 1 vs 2 workers: its own figures (queue_scale.py, also runnable alone)
+        from queue_scale import main as queue_scale
+
+        queue_scale([f"--events={min(n, 100_000)}", f"--concurrency={args.concurrency}"])
     report["runs"] = {key: run.to_json() for key, run in runs.items()}
     report["headline"] = summarise(report, runs)
     render(report, runs, bench.console)

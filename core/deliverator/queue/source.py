@@ -140,9 +140,13 @@ class RedisSource:
             pipe.xpending_range(url.stream, url.group, min=entry_id, max=entry_id, count=1)
         counts: list[Any] = pipe.execute()
         records = []
+        consumer = self._lease.consumer.encode()
         for (entry_id, fields), pending in zip(taken, counts, strict=True):
-            deliveries = int(pending[0]["times_delivered"]) if pending else settings.max_deliveries + 1
-            records.append(self._record(entry_id, fields, deliveries))
+            if not pending or _text(pending[0]["consumer"]).encode() != consumer:
+                # Finished or claimed by another worker since our claim: not ours to deliver.
+                self._lease.drop([entry_id])
+                continue
+            records.append(self._record(entry_id, fields, int(pending[0]["times_delivered"])))
         self.claimed += len(records)
         return records, next_cursor
 

@@ -9,10 +9,11 @@ on a free port, no persistence) and K fresh worker processes with the Customer.i
 N - 1 events are enqueued first, behind a consumer group that starts at the stream's end; once
 every worker waits for entries (start-up is not timed), the clock starts, ``XGROUP SETID ... 0``
 hands them out at once and one last ``XADD`` wakes the workers; the clock stops when the
-outcomes stream holds N records. Each run also reports the CPU seconds of every worker and the
-share of a core Redis used. A run counts only if every outcome is ``delivered`` and nothing is
-left pending. Figures: min / median / max events/s over the repeats, and the ratio of medians.
-Worker counts are interleaved, so drift on a shared machine hits each alike.
+outcomes stream holds N records. A run counts only if every outcome is ``delivered`` and
+nothing is left pending. Each run also reports the CPU seconds of every worker, the share of a
+core Redis used, and the machine's load average (other work on the machine skews figures).
+Figures: min / median / max events/s over the repeats, and the ratio of medians. Worker counts
+are interleaved, so drift on a shared machine hits each alike.
 """
 
 from __future__ import annotations
@@ -142,6 +143,7 @@ def run_once(server: RedisServer, lines: list[bytes], workers: int, concurrency:
         "sink_cpu_share": round(stats.busiest_core_share, 2),
         "redis_cpu_share": round(redis_cpu / seconds, 2),
         "worker_cpu_s": [round(usage.ru_utime + usage.ru_stime, 2) for _, _, usage in usages],
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 
@@ -164,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
                     runs[count].append(result)
                     print(f"run {attempt + 1}/{args.repeat}, {count} worker(s): {result['events_per_s']:,} events/s "
                           f"({result['seconds']} s; CPU share: sink {result['sink_cpu_share']}, redis "
-                          f"{result['redis_cpu_share']}; worker CPU s {result['worker_cpu_s']})", file=sys.stderr)
+                          f"{result['redis_cpu_share']}; worker CPU s {result['worker_cpu_s']}; load average "
+                          f"{result['load_average_1m']})", file=sys.stderr)
         finally:
             server.stop()
     report = summarise(args, runs)

@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 import redis
 
+from deliverator.queue.testserver import RedisServer, redis_server_binary
 from deliverator.queue.url import QueueUrl
 from tests.queue.workers import (
     TokenService,
@@ -159,3 +160,23 @@ def test_dead_letters_of_the_queue_are_valid_deliver_input(
     delivered = [orjson.loads(line) for line in (tmp_path / "dead.results.jsonl").read_bytes().splitlines()]
     assert sorted(record["message_id"] for record in delivered) == ["m-2", "m-4"]
     assert all(record["outcome"] == "delivered" for record in delivered)
+
+
+def test_a_worker_whose_redis_goes_away_exits_1_naming_it(
+    tmp_path: Path, example_site: Path, redis_server: RedisServer
+) -> None:
+    binary = redis_server_binary()
+    assert binary is not None
+    doomed = RedisServer(binary, tmp_path)  # its own server, to be killed
+    try:
+        url = doomed.url()
+        with TokenService() as service:
+            config = write_config(tmp_path / "w.toml", service.url)
+            with WorkerProcess(example_site, config, url, "w1") as worker:
+                wait_until(lambda: doomed.client.exists(url.stream) == 1, "the worker to join")
+                doomed.process.kill()
+                assert worker.wait(timeout=120) == 1
+    finally:
+        doomed.stop()
+    assert "ConnectionError" in worker.log and f"127.0.0.1:{doomed.port}" in worker.log
+    assert "Traceback" not in worker.log

@@ -19,11 +19,22 @@ class Settings:
 
 
 def make_plugin(**hooks: Any) -> types.SimpleNamespace:
+    """A destination with the three required hooks, any of them replaced by ``hooks``."""
+
     @hookimpl
     def destination_spec() -> DestinationSpec:
         return DestinationSpec(name="t", settings_class=Settings)
 
-    return types.SimpleNamespace(destination_spec=destination_spec, **hooks)
+    @hookimpl
+    def build_payload(event: Any, settings: Any) -> dict[str, Any]:
+        return dict(event)
+
+    @hookimpl
+    def send_batch(payloads: Any, settings: Any, http: Any) -> HttpResponse:
+        return HttpResponse(status=200)
+
+    required = {"destination_spec": destination_spec, "build_payload": build_payload, "send_batch": send_batch}
+    return types.SimpleNamespace(**{**required, **hooks})
 
 
 def test_a_misspelt_hook_is_an_error_naming_it() -> None:

@@ -13,20 +13,24 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from deliverator.classification import Action, Classification
+    from deliverator.classification import Action, Classification, FailureType
     from deliverator.clock import Clock, FakeClock, RealClock
     from deliverator.encoded import PayloadBatch, encode_items
     from deliverator.errorcodes import ErrorCode
-    from deliverator.errors import ConfigError, PayloadValidationError, PluginError
+    from deliverator.errors import ConfigError, IgnoreEvent, PayloadValidationError, PluginError
     from deliverator.hookspecs import hookimpl
     from deliverator.http import Headers, HttpClient, HttpResponse, TransportError
-    from deliverator.multistatus import ErrorResponse, MultiStatusResponse, SuccessResponse
+    from deliverator.multistatus import ErrorResponse, IgnoredResponse, MultiStatusResponse, SuccessResponse
+    from deliverator.pipeline import Pipeline, deliver
     from deliverator.secret import Secret
     from deliverator.spec import CheckResult, DemoSetup, DestinationSpec
 
 _EXPORTS: dict[str, str] = {
+    "Pipeline": "deliverator.pipeline",
+    "deliver": "deliverator.pipeline",
     "Action": "deliverator.classification",
     "Classification": "deliverator.classification",
+    "FailureType": "deliverator.classification",
     "Clock": "deliverator.clock",
     "FakeClock": "deliverator.clock",
     "PayloadBatch": "deliverator.encoded",
@@ -37,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     "DestinationSpec": "deliverator.spec",
     "ErrorCode": "deliverator.errorcodes",
     "ConfigError": "deliverator.errors",
+    "IgnoreEvent": "deliverator.errors",
     "PayloadValidationError": "deliverator.errors",
     "PluginError": "deliverator.errors",
     "hookimpl": "deliverator.hookspecs",
@@ -45,6 +50,7 @@ _EXPORTS: dict[str, str] = {
     "HttpResponse": "deliverator.http",
     "TransportError": "deliverator.http",
     "ErrorResponse": "deliverator.multistatus",
+    "IgnoredResponse": "deliverator.multistatus",
     "MultiStatusResponse": "deliverator.multistatus",
     "SuccessResponse": "deliverator.multistatus",
     "Secret": "deliverator.secret",
@@ -60,19 +66,24 @@ __all__ = [
     "DestinationSpec",
     "ErrorCode",
     "ErrorResponse",
+    "FailureType",
     "FakeClock",
     "Headers",
     "HttpClient",
     "HttpResponse",
+    "IgnoreEvent",
+    "IgnoredResponse",
     "MultiStatusResponse",
     "PayloadBatch",
     "PayloadValidationError",
+    "Pipeline",
     "PluginError",
     "RealClock",
     "Secret",
     "SuccessResponse",
     "TransportError",
     "__version__",
+    "deliver",
     "encode_items",
     "hookimpl",
 ]

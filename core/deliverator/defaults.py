@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from deliverator.classification import Action, Classification
+from deliverator.classification import Action, Classification, FailureType
 from deliverator.errorcodes import ErrorCode, is_retryable_status
 from deliverator.hookspecs import hookimpl
 from deliverator.http import HttpResponse, TransportError
@@ -17,20 +17,21 @@ _MAX_MESSAGE = 500
 
 
 @hookimpl(trylast=True)
-def parse_response(response: HttpResponse, payloads: Sequence[Mapping[str, Any]], settings: Any) -> MultiStatusResponse:
-    """Give every item the whole request's status: a destination without per-item answers."""
+def parse_response(
+    response: HttpResponse, payloads: Sequence[Mapping[str, Any]], settings: Any
+) -> MultiStatusResponse | None:
+    """No per-item reading: the answer is about the whole request, and ``classify_error``
+    decides (a SUCCESS then delivers every item with the request's status)."""
+    return None
+
+
+def all_delivered(response: HttpResponse, payloads: Sequence[Mapping[str, Any]]) -> MultiStatusResponse:
+    """Every item delivered with the whole request's status and body: what a whole-request
+    SUCCESS means."""
     result = MultiStatusResponse()
     body = body_for_outcome(response, _MAX_MESSAGE)
     for payload in payloads:
-        if 200 <= response.status < 300:
-            result.push_success(status=response.status, sent=payload, body=body)
-        else:
-            result.push_error(
-                status=response.status,
-                errormessage=describe_response(response),
-                sent=payload,
-                body=body,
-            )
+        result.push_success(status=response.status, sent=payload, body=body)
     return result
 
 
@@ -38,7 +39,9 @@ def parse_response(response: HttpResponse, payloads: Sequence[Mapping[str, Any]]
 def classify_error(response: HttpResponse | None, error: BaseException | None, settings: Any) -> Classification:
     """Segment's rule: 2xx succeed; 408, 423, 429 and 5xx except 501 are retried (429 as
     RATE_LIMITED); a redirect is never a delivery; other statuses fail; transport errors are
-    retried. One addition: a 413 splits the batch, since a smaller request may well pass."""
+    retried. Two additions: a 413 splits the batch, since a smaller request may well pass; 401
+    and 403 are configuration failures that stop the run, since every further request would be
+    refused the same way."""
     if response is None:
         return classify_exception(error)
     status = response.status
@@ -46,6 +49,14 @@ def classify_error(response: HttpResponse | None, error: BaseException | None, s
         return Classification(action=Action.SUCCESS)
     if status == 429:
         return Classification(action=Action.RATE_LIMITED, errormessage=describe_response(response))
+    if status in (401, 403):
+        return Classification(
+            action=Action.FAIL,
+            status=status,
+            errortype=ErrorCode.INVALID_AUTHENTICATION if status == 401 else ErrorCode.for_status(status),
+            errormessage=f"{describe_response(response)} (the destination refused the credentials: check the settings)",
+            failure_type=FailureType.CONFIG,
+        )
     if is_retryable_status(status):
         return Classification(action=Action.RETRY, errormessage=describe_response(response))
     if status == 413:

@@ -10,20 +10,47 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import attrs
 import pluggy
 
 from deliverator import defaults, hookspecs
-from deliverator.classification import Classification
+from deliverator.classification import Action, Classification
 from deliverator.convert import structure_config
+from deliverator.errorcodes import ErrorCode
+from deliverator.errorhandling import ConfiguredErrorHandler
 from deliverator.errors import PluginError
 from deliverator.http import HttpClient, HttpResponse
 from deliverator.multistatus import MultiStatusResponse
 from deliverator.spec import CheckResult, DestinationSpec
 
+REQUIRED_HOOKS = ("destination_spec", "build_payload", "send_batch")
+"""Hooks a destination must implement; checked when it loads, before any input is read."""
 
-def new_plugin_manager() -> pluggy.PluginManager:
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager, counting registrations so that the facade knows when a binding it
+    computed (the lone-implementation fast path) is out of date."""
+
+    def __init__(self, project_name: str) -> None:
+        super().__init__(project_name)
+        self.generation = 0
+
+    def register(self, plugin: Any, name: str | None = None) -> str | None:
+        """Register ``plugin`` (see pluggy) and invalidate the facade's bindings."""
+        registered = super().register(plugin, name)
+        self.generation += 1
+        return registered
+
+    def unregister(self, plugin: Any | None = None, name: str | None = None) -> Any | None:
+        """Unregister ``plugin`` (see pluggy) and invalidate the facade's bindings."""
+        removed = super().unregister(plugin, name)
+        self.generation += 1
+        return removed
+
+
+def new_plugin_manager() -> PluginManager:
     """A PluginManager with our hookspecs and the core defaults (``trylast``) registered."""
-    pm = pluggy.PluginManager("deliverator")
+    pm = PluginManager("deliverator")
     pm.add_hookspecs(hookspecs)
     pm.register(defaults, name="deliverator.defaults")
     return pm
@@ -40,6 +67,47 @@ def register_checked(pm: pluggy.PluginManager, plugin: object, name: str) -> Non
         raise PluginError(f"plugin {name!r}: {exc}") from None
 
 
+def check_required_hooks(pm: pluggy.PluginManager) -> None:
+    """Fail, naming what is missing, when no plugin implements a required hook."""
+    missing = [
+        name
+        for name in REQUIRED_HOOKS
+        if not any(not (i.wrapper or i.hookwrapper) for i in getattr(pm.hook, name).get_hookimpls())
+    ]
+    if missing:
+        plugins = ", ".join(name for name, plugin in pm.list_name_plugin() if plugin is not defaults) or "none"
+        raise PluginError(
+            f"the destination does not implement the required hook{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} (plugins loaded: {plugins}); every destination implements "
+            f"{', '.join(REQUIRED_HOOKS)}"
+        )
+
+
+def plugin_failure(hook: str, exc: BaseException) -> Classification:
+    """What a plugin exception in a hook judging an answer means: that request failed, and the
+    message names the hook."""
+    return Classification(
+        action=Action.FAIL,
+        status=500,
+        errortype=ErrorCode.UNKNOWN_ERROR,
+        errormessage=f"{hook} raised {type(exc).__name__}: {exc}",
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Judgement:
+    """What one request's outcome means, as :meth:`Destination.judge` decided it.
+
+    ``statuses`` holds one entry per payload when the answer was read per item (the destination's
+    ``parse_response``, or a whole-request SUCCESS giving every item the request's status); then
+    ``classification.action`` is SUCCESS. Otherwise ``statuses`` is None and the classification
+    applies to the whole batch.
+    """
+
+    classification: Classification
+    statuses: MultiStatusResponse | None = None
+
+
 class Destination:
     """One configured destination, ready for a run."""
 
@@ -51,6 +119,7 @@ class Destination:
         settings: Any = None,
     ) -> None:
         self._pm = pm
+        check_required_hooks(pm)
         spec = pm.hook.destination_spec()
         if not isinstance(spec, DestinationSpec):
             raise PluginError("no plugin provides destination_spec() returning a DestinationSpec")
@@ -61,12 +130,29 @@ class Destination:
         self._bind_hooks()
 
     def _bind_hooks(self) -> None:
-        hook = self._pm.hook
+        pm = self._pm
+        hook = pm.hook
+        self._generation: int | None = getattr(pm, "generation", None)
         self._build = hook.build_payload
         self._send = hook.send_batch
         self._parse = hook.parse_response
+        # The fast path is safe only while the set of implementations is the one it was computed
+        # from: a manager that counts registrations tells us when to compute it again.
+        self._build_direct = (
+            _single_implementation(hook.build_payload, {"settings": self.settings}, "event")
+            if self._generation is not None
+            else None
+        )
+        # The user's response filters are asked first, before the destination reads the answer.
+        # When none matches, they answer None again inside classify_error: no special case there.
+        self._filters = tuple(
+            plugin for _, plugin in pm.list_name_plugin() if isinstance(plugin, ConfiguredErrorHandler)
+        )
         self._classify = hook.classify_error
-        self._build_direct = _single_implementation(hook.build_payload, {"settings": self.settings}, "event")
+
+    def _refresh(self) -> None:
+        if self._generation is not None and self._generation != getattr(self._pm, "generation", None):
+            self._bind_hooks()
 
     @classmethod
     def from_plugins(
@@ -93,7 +179,9 @@ class Destination:
         self._bind_hooks()
 
     def build_payload(self, event: Mapping[str, Any]) -> dict[str, Any]:
-        """One event to one payload; raises ``PayloadValidationError`` for an unsendable event."""
+        """One event to one payload; raises ``PayloadValidationError`` for an unsendable event
+        and ``IgnoreEvent`` for one the destination does not take."""
+        self._refresh()
         direct = self._build_direct
         payload = direct(event) if direct is not None else self._build(event=event, settings=self.settings)
         if not isinstance(payload, dict):
@@ -111,24 +199,75 @@ class Destination:
             raise PluginError("send_batch must return an HttpResponse")
         return response
 
-    def parse_response(self, response: HttpResponse, payloads: Sequence[Mapping[str, Any]]) -> MultiStatusResponse:
-        """Per-item results of a request classified SUCCESS."""
+    def parse_response(
+        self, response: HttpResponse, payloads: Sequence[Mapping[str, Any]]
+    ) -> MultiStatusResponse | None:
+        """Per-item results of an answer, or None when it is about the whole request."""
+        self._refresh()
         result = self._parse(response=response, payloads=payloads, settings=self.settings)
-        if not isinstance(result, MultiStatusResponse):
-            raise PluginError("parse_response must return a MultiStatusResponse")
+        if result is not None and not isinstance(result, MultiStatusResponse):
+            raise PluginError(
+                f"parse_response returned {type(result).__name__}: it must return a MultiStatusResponse or None"
+            )
         return result
 
     def classify(self, response: HttpResponse | None = None, error: BaseException | None = None) -> Classification:
-        """What to do with a whole-request outcome (the core defaults always answer)."""
-        result = self._classify(response=response, error=error, settings=self.settings)
-        if not isinstance(result, Classification):
-            raise PluginError("classify_error must return a Classification or None")
-        return result
+        """What to do with a whole-request outcome: the user's response filters first, then the
+        destination, then the core defaults (which always answer)."""
+        self._refresh()
+        return _checked_classification(self._classify(response=response, error=error, settings=self.settings))
+
+    def judge(
+        self, payloads: Sequence[Mapping[str, Any]], response: HttpResponse | None, error: BaseException | None
+    ) -> Judgement:
+        """What one request's outcome means, in the contract's order: the user's response filters
+        (first match wins), then the destination's ``parse_response`` (per-item answers), then
+        ``classify_error`` (the destination, then the core defaults). Never raises: a plugin
+        exception becomes a FAIL naming the hook."""
+        self._refresh()
+        if response is None:
+            return Judgement(classification=self._judge_whole(None, error))
+        matched: Classification | None = None
+        for user_filters in self._filters:
+            try:
+                matched = user_filters.classify_error(response=response, error=None, settings=self.settings)
+            except Exception as exc:
+                return Judgement(classification=plugin_failure("classify_error", exc))
+            if matched is not None:
+                break
+        # A matching filter decides, except that a SUCCESS still lets the destination say what
+        # happened to each item.
+        if matched is not None and matched.action is not Action.SUCCESS:
+            return Judgement(classification=matched)
+        try:
+            statuses = self.parse_response(response, payloads)
+        except Exception as exc:
+            return Judgement(classification=plugin_failure("parse_response", exc))
+        if statuses is not None:
+            return Judgement(classification=Classification(action=Action.SUCCESS), statuses=statuses)
+        classification = matched if matched is not None else self._judge_whole(response, None)
+        if classification.action is Action.SUCCESS:
+            return Judgement(classification=classification, statuses=defaults.all_delivered(response, payloads))
+        return Judgement(classification=classification)
+
+    def _judge_whole(self, response: HttpResponse | None, error: BaseException | None) -> Classification:
+        try:
+            return _checked_classification(self._classify(response=response, error=error, settings=self.settings))
+        except Exception as exc:
+            return plugin_failure("classify_error", exc)
 
     def check_credentials(self, http: HttpClient) -> CheckResult | None:
         """Ask the destination to verify its credentials; None if it cannot."""
         result = self._pm.hook.check_credentials(settings=self.settings, http=http)
         return result if isinstance(result, CheckResult) else None
+
+
+def _checked_classification(result: object) -> Classification:
+    if not isinstance(result, Classification):
+        raise PluginError(
+            f"classify_error returned {type(result).__name__}: it must return a Classification or None"
+        )
+    return result
 
 
 def _single_implementation(

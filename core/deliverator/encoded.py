@@ -7,10 +7,16 @@ and the outcome writer from encoding them a third time for the ``sent`` field.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Final
 
 import orjson
+
+_LONG_DIGITS: Final = re.compile(rb"\d{19}")
+"""19 digits in a row: where an integer beyond 64 bits may hide (orjson reads those as floats)."""
+_INT64: Final = range(-(2**63), 2**64)
 
 
 class PayloadBatch(list[dict[str, Any]]):
@@ -32,4 +38,40 @@ def encode_items(payloads: Sequence[Mapping[str, Any]]) -> bytes:
     encoded = getattr(payloads, "encoded", None)
     if encoded is not None:
         return b",".join(encoded)
-    return b",".join(orjson.dumps(payload) for payload in payloads)
+    return b",".join(dumps_exact(payload) for payload in payloads)
+
+
+def may_hold_big_integers(line: bytes) -> bool:
+    """Whether ``line`` may hold an integer beyond 64 bits (cheap; false positives only)."""
+    return _LONG_DIGITS.search(line) is not None
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads_exact(line: bytes) -> Any:
+    """Parse JSON keeping every integer exact (orjson would round those beyond 64 bits to
+    floats); for the rare line :func:`may_hold_big_integers` points at."""
+    return json.loads(line, parse_constant=_no_constants)
+
+
+def _exact(value: Any) -> Any:
+    if type(value) is int and value not in _INT64:
+        return orjson.Fragment(str(value).encode())
+    if isinstance(value, dict):
+        return {key: _exact(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_exact(item) for item in value]
+    return value
+
+
+def dumps_exact(value: Any, *, option: int | None = None, default: Callable[[Any], Any] | None = None) -> bytes:
+    """``orjson.dumps(value, ...)``, except that integers beyond 64 bits are written with their
+    exact digits instead of raising."""
+    try:
+        return orjson.dumps(value, option=option, default=default)
+    except TypeError as exc:
+        if "Integer exceeds" not in str(exc):
+            raise
+        return orjson.dumps(_exact(value), option=option, default=default)

@@ -30,3 +30,20 @@ class PayloadValidationError(DeliveratorError):
     The event fails with status 400 and ``PAYLOAD_VALIDATION_FAILED``; it is never sent and
     never retried. The message should name the missing or invalid field.
     """
+
+
+class IgnoreEvent(DeliveratorError):
+    """Raised by ``build_payload`` for an event this destination deliberately does not take.
+
+    The event's outcome is ``ignored`` with ``reason`` as its message, status 200, attempts 0
+    and ``sent`` null: it is not sent, not retried and not a dead letter.
+
+    Example::
+
+        if event["type"] == "alias":
+            raise IgnoreEvent("alias events have no equivalent in this service")
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)

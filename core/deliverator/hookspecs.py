@@ -1,8 +1,13 @@
-"""The hook contract between the core and destination plugins.
+"""The hook contract (v2) between the core and destination plugins.
 
-Every hook is ``firstresult``: the first implementation that returns something other than
-None wins, in plugin order (the user's error handler first, then the destination, then the
-core defaults). The core always calls hooks with keyword arguments.
+Every hook but ``register_commands`` is ``firstresult``: the first implementation that returns
+something other than None wins, in plugin order (the destination, then the core defaults,
+which are registered ``trylast``). The core always calls hooks with keyword arguments.
+
+One answer is judged in this order: the user's response filters (first match wins), then the
+destination's ``parse_response`` (per-item answers), then ``classify_error`` (the destination,
+then the core defaults). ``destination_spec``, ``build_payload`` and ``send_batch`` are
+required: a destination without one is refused when it loads.
 """
 
 from __future__ import annotations
@@ -39,8 +44,9 @@ def build_payload(event: Mapping[str, Any], settings: Any) -> dict[str, Any]:
     """Map one validated event to the one payload item the destination expects.
 
     Raise ``PayloadValidationError`` for an event that cannot be sent; it fails with status 400
-    and ``PAYLOAD_VALIDATION_FAILED`` and is never retried. Called once per event, not per
-    attempt: the same payload is re-sent on every retry.
+    and ``PAYLOAD_VALIDATION_FAILED`` and is never retried. Raise ``IgnoreEvent("why")`` for an
+    event this destination deliberately does not take; its outcome is ``ignored``. Called once
+    per event, not per attempt: the same payload is re-sent on every retry.
     """
 
 
@@ -54,11 +60,17 @@ def send_batch(payloads: Sequence[Mapping[str, Any]], settings: Any, http: HttpC
 
 
 @hookspec(firstresult=True)
-def parse_response(response: HttpResponse, payloads: Sequence[Mapping[str, Any]], settings: Any) -> MultiStatusResponse:
-    """Say what happened to each payload of a request classified SUCCESS.
+def parse_response(
+    response: HttpResponse, payloads: Sequence[Mapping[str, Any]], settings: Any
+) -> MultiStatusResponse | None:
+    """Say what happened to each payload, for every answer no user response filter matched,
+    whatever its status.
 
-    Return one entry per payload, in the same order. A retryable error entry sends that item
-    again in a later batch; every other entry is final.
+    Return one entry per payload, in the same order, when the answer says what happened to
+    each item (a 207, or an error status listing the items it refused); return None when the
+    answer is about the whole request, and ``classify_error`` decides. A retryable error entry
+    sends that item again in a later batch (not sooner than its ``retry_after_s``); an
+    ``IgnoredResponse`` ends the item ``ignored``; every other entry is final.
     """
 
 
@@ -67,8 +79,9 @@ def classify_error(response: HttpResponse | None, error: BaseException | None, s
     """Decide what a whole-request outcome means: SUCCESS, RETRY, RATE_LIMITED, IGNORE, FAIL
     or SPLIT.
 
+    Called for a transport error, or for an answer ``parse_response`` returned None for.
     Exactly one of ``response`` and ``error`` is set. Return None to leave the decision to the
-    next implementation.
+    next implementation. A FAIL with ``failure_type="config"`` stops the run.
     """
 
 
@@ -90,6 +103,7 @@ def demo_environment() -> AbstractContextManager[DemoSetup] | None:
 def register_commands(cli: click.Group) -> None:
     """Add commands to the ``deliverator`` command line (e.g. an emulator).
 
-    Called only when a command that the core does not know is invoked, or for
-    ``deliverator plugin-commands``, so that ordinary runs never import plugin code for it.
+    Not ``firstresult``: every destination's implementation is called. Called only when a
+    command that the core does not know is invoked, so that ordinary runs never import plugin
+    code for it.
     """

@@ -158,7 +158,9 @@ class HttpClient:
             body_bytes = self._read_capped(raw)
             return HttpResponse(
                 status=raw.status,
-                headers=Headers(dict(raw.headers.items())),
+                # urllib3's HTTPHeaderDict yields a repeated header once per value: Headers
+                # keeps them all (joined by ", "), where dict() would keep only the last.
+                headers=Headers(raw.headers),
                 body=body_bytes,
                 reason=raw.reason or "",
             )

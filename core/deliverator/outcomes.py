@@ -11,6 +11,7 @@ from typing import Any, Final
 import attrs
 import orjson
 
+from deliverator.encoded import dumps_exact
 from deliverator.errorcodes import ErrorCode
 
 DELIVERED: Final = "delivered"
@@ -63,7 +64,7 @@ def outcome_line(
             "body": body,
         }
     )
-    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE, default=_fallback)
+    return dumps_exact(record, option=orjson.OPT_APPEND_NEWLINE, default=_fallback)
 
 
 _DELIVERED_LINE: Final = (
@@ -86,7 +87,7 @@ def delivered_line(
         status,
         attempts,
         sent_json,
-        b"null" if body is None else orjson.dumps(body, default=_fallback),
+        b"null" if body is None else dumps_exact(body, default=_fallback),
     )
 
 
@@ -109,9 +110,7 @@ def dead_letter_line(
     record: dict[str, Any] = {"event": event, "index": index}
     if entry_id is not None:
         record["entry_id"] = entry_id
-    record.update(
-        {"status": status, "errortype": errortype, "errormessage": errormessage, "attempts": attempts}
-    )
+    record.update({"status": status, "errortype": errortype, "errormessage": errormessage, "attempts": attempts})
     return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
 
 

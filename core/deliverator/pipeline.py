@@ -16,6 +16,7 @@ any thread or a signal handler) stops it: a resumable source keeps what has no o
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -30,6 +31,8 @@ from deliverator.delivery.sources import OutcomeSink, Source
 from deliverator.delivery.summary import Summary
 from deliverator.errorhandling import RequestPacer
 from deliverator.session import http_client, open_session
+
+log = logging.getLogger("deliverator")
 
 
 class Pipeline:
@@ -97,7 +100,7 @@ class Pipeline:
                 self._run = None
 
     def deliver_files(
-        self, files: RunFiles, *, restart: bool = False, announce: Callable[[str], None] = print
+        self, files: RunFiles, *, restart: bool = False, announce: Callable[[str], None] = log.info
     ) -> Summary:
         """Deliver ``files.input`` as the ``deliver`` command does: resuming an interrupted run
         of the same files unless ``restart``; ``announce`` gets the "resuming: ..." line.
@@ -127,13 +130,14 @@ def deliver(
     results: str | None = None,
     dead_letters: str | None = None,
     restart: bool = False,
-    announce: Callable[[str], None] = print,
+    announce: Callable[[str], None] = log.info,
 ) -> Summary:
     """Deliver the JSONL file ``input`` with the configuration ``config`` (a :class:`Config`
     or the path of its TOML file), exactly as ``deliverator deliver`` does: outcome records in
     ``results`` (default ``INPUT.results.jsonl``; ``"-"`` for standard output), failed events in
     ``dead_letters`` (default ``INPUT.dead-letter.jsonl``, created only if one fails), and a
-    journal that lets the same call resume an interrupted run."""
+    journal that lets the same call resume an interrupted run (``announce`` gets the
+    "resuming: K of N events already have an outcome" line; default: the ``deliverator`` logger)."""
     pipeline = Pipeline(config)
     files = default_files(Path(input), results, dead_letters)
     return pipeline.deliver_files(files, restart=restart, announce=announce)

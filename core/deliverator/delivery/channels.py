@@ -37,6 +37,14 @@ class Rejected:
 
 
 @attrs.frozen(slots=True)
+class Skipped:
+    """An event the destination deliberately does not take (``IgnoreEvent``): never sent."""
+
+    item: Item
+    reason: str
+
+
+@attrs.frozen(slots=True)
 class ReaderDone:
     """The preparer has handed over everything it will: ``records`` read in all; ``error``
     says why reading ended early, if it did; ``exhausted``: the source reached its end."""
@@ -60,6 +68,10 @@ class Sent:
     error: BaseException | None
     classification: Classification
     statuses: MultiStatusResponse | None
+    committed: threading.Event | None = None
+    """Set by the coordinator once what this answer decided is committed (durable runs: the
+    sender waits for it before its next request, so that a crash can re-send at most the
+    requests in flight)."""
 
 
 @attrs.frozen(slots=True)
@@ -69,13 +81,13 @@ class Unsent:
     batch: list[Item]
 
 
-Message = Rejected | ReaderDone | ReaderBlocked | Sent | Unsent
+Message = Rejected | Skipped | ReaderDone | ReaderBlocked | Sent | Unsent
 
 
 class Channels:
     """Shared plumbing of one run."""
 
-    def __init__(self, concurrency: int, batch_items: int = 1) -> None:
+    def __init__(self, concurrency: int, batch_items: int = 1, *, gated: bool = False) -> None:
         # Unbounded on purpose: the cap on outstanding batches below is the backpressure, and a
         # SimpleQueue hands batches over without Python-level locking.
         self.batches: queue.SimpleQueue[list[Item] | None] = queue.SimpleQueue()
@@ -83,6 +95,9 @@ class Channels:
         self.stop = threading.Event()
         """Set when the run stops (cancelled, a fatal answer, outcomes that cannot be written):
         the preparer stops preparing, senders stop sending."""
+        self.halt = threading.Event()
+        """Set by the sender that met an answer which stops the run: no sender starts another
+        request, before the coordinator has even read that answer."""
         self.abandoned = threading.Event()
         """Set when the coordinator takes nothing more (outcomes cannot be written, or a
         stopping run gave up waiting): the preparer stops waiting for room."""
@@ -96,6 +111,8 @@ class Channels:
         self._waiting_items = 0
         self._rejected = threading.Semaphore(MAX_REJECTED_WAITING)
         self.reader_blocked = False
+        self.gated = gated
+        """Senders wait for each answer's outcomes to be committed before the next request."""
 
     def _full(self) -> bool:
         waiting_batches = -(-self._waiting_items // self._batch_items)
@@ -136,7 +153,7 @@ class Channels:
             if change < 0:
                 self._room.notify()
 
-    def reject(self, message: Rejected) -> bool:
+    def reject(self, message: Rejected | Skipped) -> bool:
         """Hand a rejected record to the coordinator, waiting while too many are unrecorded;
         False when the coordinator stopped taking messages meanwhile."""
         while not self._rejected.acquire(timeout=0.2):
@@ -145,9 +162,10 @@ class Channels:
         self.results.put(message)
         return True
 
-    def rejected_recorded(self) -> None:
-        """The coordinator recorded one rejected record: room for another."""
-        self._rejected.release()
+    def rejected_recorded(self, count: int) -> None:
+        """The coordinator committed ``count`` rejected records: room for as many more."""
+        if count:
+            self._rejected.release(count)
 
     @property
     def outstanding(self) -> int:
@@ -166,4 +184,3 @@ class Channels:
         """Wake a preparer waiting for room (the run is stopping)."""
         with self._room:
             self._room.notify_all()
-

@@ -39,6 +39,8 @@ class StreamSource:
         self.total = total
         self.bytes_read = 0
         """Bytes consumed so far (progress)."""
+        self.waiting_for_input = False
+        """True while a read of the stream is under way (a quiet pipe blocks there)."""
 
     def stop(self) -> None:
         """Iteration ends at the next line. (A read blocked on a quiet pipe cannot be woken; the
@@ -50,7 +52,7 @@ class StreamSource:
         done = self._done
         skip = bool(done) if isinstance(done, frozenset | set) else True
         limit = self._max_line_bytes
-        for line, fits in iter_lines(self._stream, limit):
+        for line, fits in iter_lines(self, limit):  # type: ignore[arg-type]  # only read() is used
             if self._stopped:
                 return
             self.bytes_read += len(line) + 1
@@ -75,6 +77,15 @@ class StreamSource:
                         f"input line is longer than {limit} bytes (max_line_bytes)",
                     ),
                 )
+
+
+    def read(self, size: int) -> bytes:
+        """The stream's ``read``, noting while it is under way (what ``iter_lines`` calls)."""
+        self.waiting_for_input = True
+        try:
+            return self._stream.read(size)
+        finally:
+            self.waiting_for_input = False
 
 
 def count_records(stream: IO[bytes]) -> int:

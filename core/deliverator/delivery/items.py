@@ -42,9 +42,7 @@ class Item:
         "wait_until",
     )
 
-    def __init__(
-        self, record: SourceRecord, message_id: str | None, raw: bytes, payload: Any, encoded: bytes
-    ) -> None:
+    def __init__(self, record: SourceRecord, message_id: str | None, raw: bytes, payload: Any, encoded: bytes) -> None:
         self.record = record
         self.index = record.index
         self.message_id = message_id

@@ -30,6 +30,8 @@ from deliverator.delivery.summary import Summary
 _SAMPLE: Final = 1 << 20
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS progress (results_length INTEGER NOT NULL, dead_letters_length INTEGER NOT NULL,"
+    " counts TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS done (first INTEGER NOT NULL, last INTEGER NOT NULL)",
 )
 _WRITE_BUFFER: Final = 1 << 20
@@ -106,14 +108,9 @@ class Journal:
         db = cls._connect(path)
         db.executemany(
             "INSERT INTO meta VALUES (?, ?)",
-            [
-                ("input_size", str(fingerprint.size)),
-                ("input_digest", fingerprint.digest),
-                ("results_length", "0"),
-                ("dead_letters_length", "0"),
-                ("counts", "{}"),
-            ],
+            [("input_size", str(fingerprint.size)), ("input_digest", fingerprint.digest)],
         )
+        db.execute("INSERT INTO progress VALUES (0, 0, '{}')")
         return cls(path, db)
 
     @classmethod
@@ -132,19 +129,25 @@ class Journal:
         """The input's fingerprint when the run started."""
         return InputFingerprint(int(self._meta("input_size")), self._meta("input_digest"))
 
+    def _progress(self) -> tuple[int, int, str]:
+        row = self._db.execute("SELECT results_length, dead_letters_length, counts FROM progress").fetchone()
+        if row is None:
+            raise sqlite3.DatabaseError("the journal has no progress row")
+        return int(row[0]), int(row[1]), str(row[2])
+
     @property
     def results_length(self) -> int:
         """Bytes of the results file that hold committed records."""
-        return int(self._meta("results_length"))
+        return self._progress()[0]
 
     @property
     def dead_letters_length(self) -> int:
         """Bytes of the dead-letter file that hold committed records."""
-        return int(self._meta("dead_letters_length"))
+        return self._progress()[1]
 
     def restore(self, summary: Summary) -> None:
         """Put the counts committed so far into ``summary``."""
-        counts = orjson.loads(self._meta("counts"))
+        counts = orjson.loads(self._progress()[2])
         summary.delivered = counts.get("delivered", 0)
         summary.failed = counts.get("failed", 0)
         summary.ignored = counts.get("ignored", 0)
@@ -173,13 +176,9 @@ class Journal:
         db.execute("BEGIN")
         try:
             db.executemany("INSERT INTO done VALUES (?, ?)", _ranges(indices))
-            db.executemany(
-                "UPDATE meta SET value = ? WHERE key = ?",
-                [
-                    (str(results_length), "results_length"),
-                    (str(dead_letters_length), "dead_letters_length"),
-                    (counts, "counts"),
-                ],
+            db.execute(
+                "UPDATE progress SET results_length = ?, dead_letters_length = ?, counts = ?",
+                (results_length, dead_letters_length, counts),
             )
             db.execute("COMMIT")
         except BaseException:

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from typing import Final
 
-import orjson
-
 from deliverator.clock import Clock
 from deliverator.delivery.batching import Batcher
-from deliverator.delivery.channels import Channels, ReaderDone, Rejected, Unsent
+from deliverator.delivery.channels import Channels, ReaderDone, Rejected, Skipped, Unsent
 from deliverator.delivery.items import Item
 from deliverator.delivery.sources import Source, SourceRecord
 from deliverator.destination import Destination
+from deliverator.encoded import dumps_exact, loads_exact, may_hold_big_integers
 from deliverator.errorcodes import ErrorCode
-from deliverator.errors import PayloadValidationError
+from deliverator.errors import IgnoreEvent, PayloadValidationError
 from deliverator.events import InvalidRecord, check_event, decode_record, message_id_of
 
 _INVALID: Final = ErrorCode.PAYLOAD_VALIDATION_FAILED.value
@@ -92,6 +91,8 @@ class Preparer:
         decoded = None
         try:
             decoded, raw = decode_record(line)
+            if isinstance(decoded, dict) and may_hold_big_integers(raw):
+                decoded = loads_exact(raw)  # integers beyond 64 bits keep their digits
             event = check_event(decoded)
         except InvalidRecord as exc:
             self._reject(record, message_id_of(decoded), exc.raw or line, 400, _INVALID, str(exc))
@@ -104,9 +105,12 @@ class Preparer:
         message_id = message_id_of(event)
         try:
             payload = self._destination.build_payload(event)
-            encoded = orjson.dumps(payload)
+            encoded = dumps_exact(payload)
         except PayloadValidationError as exc:
             self._reject(record, message_id, raw, 400, _INVALID, str(exc))
+            return
+        except IgnoreEvent as exc:
+            self._channels.reject(Skipped(Item(record, message_id, raw, None, b""), exc.reason))
             return
         except Exception as exc:  # a plugin bug fails this event, never the run
             self._reject(

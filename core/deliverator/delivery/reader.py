@@ -50,4 +50,3 @@ def iter_lines(source: IO[bytes], limit: int) -> Iterator[tuple[bytes, bool]]:
                 yield line[:_OVERSIZE_PREVIEW], False
         if len(pending) > limit:
             oversize, pending = pending[:_OVERSIZE_PREVIEW], b""
-

@@ -14,6 +14,7 @@ import orjson
 from deliverator.delivery.items import Item
 from deliverator.delivery.sources import OutcomeSink
 from deliverator.delivery.summary import Summary
+from deliverator.encoded import dumps_exact
 from deliverator.outcomes import FAILED, IGNORED, dead_letter_line, delivered_line, outcome_line
 
 
@@ -38,7 +39,7 @@ class OutcomeRecorder:
         self._claim(item)
         self.summary.delivered += 1
         record = item.record
-        sent_json = item.encoded if sent is None or sent is item.payload else orjson.dumps(sent, default=repr)
+        sent_json = item.encoded if sent is None or sent is item.payload else dumps_exact(sent, default=repr)
         if record.entry_id is None:
             line = delivered_line(record.index or 0, item.message_id, status, item.attempts, sent_json, body)
         else:

@@ -25,7 +25,16 @@ from deliverator.classification import Action, Classification
 from deliverator.clock import Clock, RealClock
 from deliverator.defaults import describe_response
 from deliverator.delivery.batching import Batcher
-from deliverator.delivery.channels import Channels, Message, ReaderBlocked, ReaderDone, Rejected, Sent, Unsent
+from deliverator.delivery.channels import (
+    Channels,
+    Message,
+    ReaderBlocked,
+    ReaderDone,
+    Rejected,
+    Sent,
+    Skipped,
+    Unsent,
+)
 from deliverator.delivery.filesource import StreamSource
 from deliverator.delivery.items import Failure, Item
 from deliverator.delivery.preparer import Preparer
@@ -39,11 +48,13 @@ from deliverator.destination import Destination
 from deliverator.errorcodes import ErrorCode
 from deliverator.errorhandling import ErrorHandlerConfig, RequestPacer, RetryPolicy
 from deliverator.http import HttpClient, HttpResponse
-from deliverator.multistatus import MultiStatusResponse, SuccessResponse
+from deliverator.multistatus import ErrorResponse, IgnoredResponse, MultiStatusResponse, SuccessResponse
 from deliverator.responsetext import body_for_outcome
 
 _PROGRESS_EVERY_S: Final = 0.2
 _READER_QUIET_S: Final = 1.0
+_MAX_BURST: Final = 2048
+"""Messages handled between two commits of the sink."""
 _CANCELLED: Final = ErrorCode.CANCELLED.value
 
 
@@ -94,10 +105,14 @@ class DeliveryRun:
             overhead_bytes=spec.batch_overhead_bytes,
         )
         self._channels = Channels(options.concurrency, self._batcher.max_items)
+        self._uncommitted: list[threading.Event] = []
         self._schedule = RetrySchedule()
         self._cancel_requested = threading.Event()
         self._stop: Stop | None = None
         self._abandoned: set[int] = set()
+        self._held: list[Item] = []
+        self._rejections_taken = 0
+        """Rejected records handled in this burst: their room is given back after the commit."""
         self._preparer: Preparer | None = None
         self._source: Source | None = None
 
@@ -123,6 +138,9 @@ class DeliveryRun:
         assert not isinstance(source, IO)
         self._source = source
         channels = self._channels
+        # A resumable run lets each sender start its next request only once the outcomes of
+        # its last one are committed: a crash then re-sends at most the requests in flight.
+        channels.gated = source.resumable
         preparer = Preparer(self._destination, self._batcher, channels, self._clock)
         self._preparer = preparer
         threads = [threading.Thread(target=preparer.run, args=(source,), name="deliverator-reader", daemon=True)]
@@ -139,6 +157,7 @@ class DeliveryRun:
         finally:
             for _ in range(self._options.concurrency):
                 channels.batches.put(None)
+            self._release_senders()
         if self.summary.output_error is None:
             try:
                 self._sink.close(finished)
@@ -173,8 +192,10 @@ class DeliveryRun:
         batcher = self._batcher
         linger = self._options.linger_s
         reader_done: ReaderDone | None = None
+        carried: Message | None = None
         last_progress = clock.monotonic()
-        reader_seen = (-1, last_progress)  # (bytes read, when that changed), to spot a reader stuck on input
+        waiting_since: float | None = None  # when the reader was first seen blocked on input
+        waiting_at = 0  # ... having read this many bytes
         while True:
             now = clock.monotonic()
             if self._cancel_requested.is_set() and self._stop is None:
@@ -188,21 +209,37 @@ class DeliveryRun:
             if reader_done is not None and channels.outstanding == 0 and not self._schedule and not len(batcher):
                 break
             if stop is not None:
+                # A reader blocked on a quiet pipe (stdin) cannot be woken: once it has waited
+                # there for a second it is not waited for. Any other reader is.
                 bytes_read = getattr(source, "bytes_read", 0)
-                if bytes_read != reader_seen[0]:
-                    reader_seen = (bytes_read, now)
-                # Stopping ends when nothing is in flight and the reader has finished, or has
-                # read nothing for a second (blocked on a quiet stdin), or when the grace runs out.
-                reader_quiet = reader_done is not None or now - reader_seen[1] >= _READER_QUIET_S
-                if (reader_quiet and channels.outstanding == 0) or now >= stop.deadline:
+                if reader_done is None and getattr(source, "waiting_for_input", False):
+                    if waiting_since is None or bytes_read != waiting_at:
+                        waiting_since, waiting_at = now, bytes_read
+                else:
+                    waiting_since = None
+                reader_quiet = reader_done is not None or (
+                    waiting_since is not None and now - waiting_since >= _READER_QUIET_S
+                )
+                # Stopping ends when nothing is in flight and the reader is done or quiet, or
+                # when the grace runs out; a stop that records the unread records (a fatal
+                # answer) waits for the reader whatever the grace: each must get its outcome.
+                late = now >= stop.deadline
+                if (reader_quiet and channels.outstanding == 0) or (late and (stop.cancelled or reader_quiet)):
+                    if carried is not None:
+                        channels.results.put(carried)  # _give_up drains the queue to its end
                     self._give_up(reader_thread)
                     break
             idle = channels.outstanding == 0 and (reader_done is not None or channels.reader_blocked)
-            try:
-                message = clock.get(results, self._timeout(now, reader_done is not None), idle)
-            except queue.Empty:
-                continue
-            while True:
+            if carried is not None:
+                message, carried = carried, None
+            else:
+                try:
+                    message = clock.get(results, self._timeout(now, reader_done is not None), idle)
+                except queue.Empty:
+                    continue
+            # One burst: what has arrived, up to a bound (the preparer keeps sending rejections
+            # as fast as they are taken, and the sink holds a burst until its commit).
+            for _ in range(_MAX_BURST):
                 if type(message) is ReaderDone:
                     reader_done = message
                     self._reader_done(message)
@@ -212,7 +249,12 @@ class DeliveryRun:
                     message = results.get_nowait()
                 except queue.Empty:
                     break
+            else:
+                carried = message  # not handled yet: it leads the next burst
             self._sink.commit()
+            self._release_senders()
+            channels.rejected_recorded(self._rejections_taken)
+            self._rejections_taken = 0
             if self._progress is not None:
                 wall = clock.monotonic()
                 if wall - last_progress >= _PROGRESS_EVERY_S:
@@ -222,6 +264,12 @@ class DeliveryRun:
         if self._progress is not None:
             self._progress(self.summary, getattr(source, "bytes_read", 0))
         return reader_done is not None and reader_done.exhausted and not self.summary.released
+
+    def _release_senders(self) -> None:
+        """What the answers decided is committed: their senders may send again."""
+        for committed in self._uncommitted:
+            committed.set()
+        self._uncommitted.clear()
 
     def _timeout(self, now: float, reader_done: bool) -> float | None:
         deadlines = []
@@ -243,19 +291,30 @@ class DeliveryRun:
         kind = type(message)
         if kind is Sent:
             assert isinstance(message, Sent)
+            if message.committed is not None:
+                self._uncommitted.append(message.committed)
             if id(message.batch) in self._abandoned:
                 return
             self._channels.settle(message.batch)
             self._on_sent(message.batch, message.response, message.error, message.classification, message.statuses)
         elif kind is Rejected:
             assert isinstance(message, Rejected)
-            self._channels.rejected_recorded()
+            self._rejections_taken += 1
             self._recorder.failed(message.item, message.status, message.errortype, message.message)
+        elif kind is Skipped:
+            assert isinstance(message, Skipped)
+            self._rejections_taken += 1
+            self._recorder.ignored(message.item, 200, message.reason, None)
         elif kind is Unsent:
             assert isinstance(message, Unsent)
             if id(message.batch) in self._abandoned:
                 return
             self._channels.settle(message.batch)
+            if self._stop is None:
+                # A sender met an answer that stops the run, and that answer is still on its
+                # way here: these wait for it.
+                self._held.extend(message.batch)
+                return
             for item in message.batch:
                 self._unfinished(item)
         else:
@@ -283,6 +342,11 @@ class DeliveryRun:
             self._record_items(batch, response, statuses)
             return
         failure = self._request_failure(classification, response, error)
+        if classification.stops_run and self._stop is None:
+            for item in batch:
+                self._fail(item, failure, sent=_as_sent(item))
+            self._stop_for(failure)
+            return
         if action is Action.RETRY or action is Action.RATE_LIMITED:
             if action is Action.RATE_LIMITED:
                 summary.rate_limited += 1
@@ -324,11 +388,13 @@ class DeliveryRun:
                 )
             elif type(result) is SuccessResponse:
                 recorder.delivered(item, result.status, result.sent, result.body)
+            elif type(result) is IgnoredResponse:
+                recorder.ignored(item, result.status, result.reason, result.body, _as_sent(item, result.sent))
             else:
-                assert not isinstance(result, SuccessResponse)
+                assert isinstance(result, ErrorResponse)
                 failure = Failure(result.status, result.errortype, result.errormessage, result.body)
                 if result.retryable:
-                    self._retry(item, failure, response, None)
+                    self._retry(item, failure, response, None, at_least_s=result.retry_after_s or 0.0)
                 else:
                     self._fail(item, failure, sent=_as_sent(item, result.sent))
 
@@ -446,6 +512,9 @@ class DeliveryRun:
         for item in waiting:
             self._unfinished(item)
         self._unfinish_batcher()
+        held, self._held = self._held, []
+        for item in held:
+            self._unfinished(item)
         while True:
             try:
                 batch = channels.batches.get_nowait()
@@ -455,6 +524,14 @@ class DeliveryRun:
                 channels.settle(batch)
                 for item in batch:
                     self._unfinished(item)
+
+    def _stop_for(self, failure: Failure) -> None:
+        """An answer says every further request would fail the same way: stop sending, and
+        fail every event not sent with that answer's status."""
+        reason = f"the destination answered {failure.status} {failure.errortype.value}: {failure.errormessage}"
+        self.summary.stopped_because = reason
+        deadline = self._clock.monotonic() + self._options.cancel_grace_s
+        self._begin_stop(Stop.fatal(deadline, failure.status, failure.errortype.value, reason))
 
     def _unfinish_batcher(self) -> None:
         for item in self._batcher.flush() or ():

@@ -1,4 +1,4 @@
-"""Sender threads: one request per batch, classified, parsed, handed to the coordinator.
+"""Sender threads: one request per batch, judged, handed to the coordinator.
 
 A sender never retries and never records: it reports what happened, and the coordinator
 decides. Plugin bugs in any hook become a classified failure, never a dead thread.
@@ -6,24 +6,15 @@ decides. Plugin bugs in any hook become a classified failure, never a dead threa
 
 from __future__ import annotations
 
-from deliverator.classification import Action, Classification
+import threading
+
+from deliverator.classification import Action
 from deliverator.clock import Clock
 from deliverator.delivery.channels import Channels, Sent, Unsent
 from deliverator.destination import Destination
 from deliverator.encoded import PayloadBatch
-from deliverator.errorcodes import ErrorCode
 from deliverator.errorhandling import RequestPacer
 from deliverator.http import HttpClient, HttpResponse
-from deliverator.multistatus import MultiStatusResponse
-
-
-def _plugin_failure(hook: str, exc: BaseException) -> Classification:
-    return Classification(
-        action=Action.FAIL,
-        status=500,
-        errortype=ErrorCode.UNKNOWN_ERROR,
-        errormessage=f"{hook} raised {type(exc).__name__}: {exc}",
-    )
 
 
 class Sender:
@@ -48,11 +39,13 @@ class Sender:
         batches = self._channels.batches
         results = self._channels.results
         stop = self._channels.stop
+        halt = self._channels.halt
+        committed = threading.Event() if self._channels.gated else None
         while True:
             batch = batches.get()
             if batch is None:
                 return
-            if stop.is_set():
+            if stop.is_set() or halt.is_set():
                 results.put(Unsent(batch))
                 continue
             self._pacer.acquire()
@@ -68,21 +61,19 @@ class Sender:
                 response = self._destination.send_batch(payloads, self._http)
             except Exception as exc:
                 error = exc
-            classification = self._classify(response, error)
-            statuses: MultiStatusResponse | None = None
-            if classification.action is Action.SUCCESS and response is not None:
-                try:
-                    statuses = self._destination.parse_response(response, payloads)
-                except Exception as exc:
-                    classification = _plugin_failure("parse_response", exc)
+            judgement = self._destination.judge(payloads, response, error)
+            classification, statuses = judgement.classification, judgement.statuses
+            if classification.stops_run:
+                halt.set()  # at once: no sender starts another request (the coordinator stops the rest)
             if classification.action is Action.RATE_LIMITED:
                 self._pacer.on_rate_limited()
             elif classification.action is Action.SUCCESS:
                 self._pacer.on_success()
-            results.put(Sent(batch, response, error, classification, statuses))
-
-    def _classify(self, response: HttpResponse | None, error: BaseException | None) -> Classification:
-        try:
-            return self._destination.classify(response, error)
-        except Exception as exc:
-            return _plugin_failure("classify_error", exc)
+            if committed is None:
+                results.put(Sent(batch, response, error, classification, statuses))
+                continue
+            committed.clear()
+            results.put(Sent(batch, response, error, classification, statuses, committed))
+            while not committed.wait(0.2):
+                if self._channels.abandoned.is_set():
+                    return

@@ -59,7 +59,10 @@ class StreamSink:
             self._lines.clear()
             if self._results is not None:
                 try:
+                    # Flushed with each burst: a write that fails (a full disk, a closed pipe)
+                    # must stop the run now, not after a buffer's worth of deliveries.
                     self._results.write(data)
+                    self._results.flush()
                 except OSError as exc:
                     raise output_error(exc, self._results_name) from None
         if self._dead_lines:
@@ -70,6 +73,7 @@ class StreamSink:
                     self._dead = self._open_dead()
                 if self._dead is not None:
                     self._dead.write(data)
+                    self._dead.flush()
             except OSError as exc:
                 raise output_error(exc, "dead letters") from None
 

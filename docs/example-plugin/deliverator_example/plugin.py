@@ -74,12 +74,15 @@ def send_batch(payloads: Sequence[Mapping[str, Any]], settings: ExampleSettings,
 @hookimpl
 def parse_response(
     response: HttpResponse, payloads: Sequence[Mapping[str, Any]], settings: ExampleSettings
-) -> MultiStatusResponse:
-    """Map the service's per-item results, one per payload, in order.
+) -> MultiStatusResponse | None:
+    """Map the service's per-item results of a 2xx answer, one per payload, in order; any other
+    status is about the whole request (None: the core's status table decides).
 
     An answer we cannot map is not a delivery: every item gets a retryable 502, which is safe
     because the service deduplicates by ``id``.
     """
+    if not 200 <= response.status < 300:
+        return None
     statuses = MultiStatusResponse()
     try:
         results = response.json()["results"]

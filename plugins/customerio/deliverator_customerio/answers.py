@@ -44,8 +44,7 @@ class BatchAnswer:
 def read_batch_answer(response: HttpResponse) -> BatchAnswer:
     """Group the error entries of a 2xx answer by ``batch_index``, or say why we cannot.
 
-    Works without knowing how many items were sent, so that ``classify_error`` (which is not
-    given the payloads) can use it; :func:`item_results` checks the indexes against the batch.
+    :func:`item_results` then checks the indexes against the batch.
     """
     status = response.status
     if not response.body.strip():

@@ -1,8 +1,7 @@
-"""What a whole answer from the Track API means, before any item is looked at.
+"""What a whole-request answer from the Track API means: every status but 2xx.
 
-The core calls ``classify_error`` first and ``parse_response`` only on SUCCESS, so the check
-that a 200/207 can be mapped to items lives here too: an unmappable answer is retried as 502
-``BAD_GATEWAY`` instead of being read as "everything arrived".
+2xx answers are read item by item by ``parse_response`` (``answers``), which also catches an
+answer that cannot be mapped to the items; ``classify_error`` sees only the others.
 
 Transient statuses follow the core's retry rule: 408, 423 and 5xx except 501 are retried, 429
 is RATE_LIMITED (every sender slows down).
@@ -13,9 +12,8 @@ from __future__ import annotations
 from typing import Final
 from urllib.parse import urlsplit
 
-from deliverator import Action, Classification, ErrorCode, HttpResponse
+from deliverator import Action, Classification, ErrorCode, FailureType, HttpResponse
 from deliverator.responsetext import error_text
-from deliverator_customerio.answers import UNTRUSTWORTHY_STATUS, read_batch_answer, untrustworthy_message
 from deliverator_customerio.settings import REGION_HOSTS, CustomerIOSettings
 
 _MAX_TEXT: Final = 500
@@ -26,15 +24,7 @@ def classify_response(response: HttpResponse, settings: CustomerIOSettings) -> C
     """The Classification of a whole answer, or None to leave it to the core's status table."""
     status = response.status
     if 200 <= status < 300:
-        problem = read_batch_answer(response).problem
-        if problem is None:
-            return Classification(action=Action.SUCCESS)
-        return Classification(
-            action=Action.RETRY,
-            status=UNTRUSTWORTHY_STATUS,
-            errortype=ErrorCode.BAD_GATEWAY,
-            errormessage=untrustworthy_message(problem),
-        )
+        return None  # read per item by parse_response; reached only when a user filter said SUCCESS
     if 300 <= status < 400:
         return Classification(action=Action.FAIL, status=status, errormessage=_redirect_message(response, settings))
     if status in (401, 403):
@@ -44,6 +34,7 @@ def classify_response(response: HttpResponse, settings: CustomerIOSettings) -> C
             errortype=ErrorCode.INVALID_AUTHENTICATION,
             errormessage=f"{_status_line(response)}: Customer.io refused the credentials; check site_id, "
             f"api_key and region (sending to {settings.base_url})",
+            failure_type=FailureType.CONFIG,
         )
     if status == 413:
         return Classification(

@@ -2,8 +2,8 @@
 ``customerio`` in the group ``deliverator.destinations``.
 
 Each hook is a thin shell over a module with one job: ``payloads`` maps events to items,
-``trackapi`` makes the requests, ``classify`` judges whole answers, ``answers`` reads per-item
-errors, ``credentials`` runs ``deliverator check``.
+``trackapi`` makes the requests, ``answers`` reads 2xx answers item by item, ``classify``
+judges the other (whole-request) answers, ``credentials`` runs ``deliverator check``.
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ def send_batch(payloads: Sequence[Mapping[str, Any]], settings: CustomerIOSettin
 def classify_error(
     response: HttpResponse | None, error: BaseException | None, settings: CustomerIOSettings
 ) -> Classification | None:
-    """Judge a whole answer; exceptions are left to the core (transport errors are retried)."""
+    """Judge an answer that is about the whole request (not a 2xx); exceptions are left to the
+    core (transport errors are retried)."""
     if response is None:
         return None
     return classify_response(response, settings)
@@ -86,7 +87,8 @@ def classify_error(
 def parse_response(
     response: HttpResponse, payloads: Sequence[Mapping[str, Any]], settings: CustomerIOSettings
 ) -> MultiStatusResponse | None:
-    """Per-item results of a 2xx answer; other statuses are left to the core's default."""
+    """Per-item results of a 2xx answer, its body read once; other statuses are whole-request
+    answers (None: ``classify_error`` decides)."""
     if not 200 <= response.status < 300:
         return None
     return item_results(read_batch_answer(response), payloads)

@@ -11,7 +11,7 @@ import attrs
 import orjson
 import pytest
 
-from deliverator import Action, Classification, HttpClient, MultiStatusResponse
+from deliverator import Classification, HttpClient, MultiStatusResponse
 from deliverator.destination import Destination
 from deliverator.http import HttpSettings
 from deliverator.testing import RecordedRequest, ScriptedResponse, ScriptedServer
@@ -55,7 +55,8 @@ class Exchange:
     requests: list[RecordedRequest]
     classification: Classification
     results: MultiStatusResponse | None
-    """Per-item results, present only when the classification is SUCCESS (as in the core)."""
+    """Per-item results, present only when the classification is SUCCESS (as in the core's
+    ``Destination.judge``)."""
 
 
 Send = Callable[..., Exchange]
@@ -125,9 +126,13 @@ def send_batch(
             else [destination.build_payload(event) for event in sample_events(3)]
         )
         answer = destination.send_batch(items, http)
-        classification = destination.classify(response=answer)
-        results = destination.parse_response(answer, items) if classification.action is Action.SUCCESS else None
-        return Exchange(payloads=items, requests=list(server.requests), classification=classification, results=results)
+        judgement = destination.judge(items, answer, None)
+        return Exchange(
+            payloads=items,
+            requests=list(server.requests),
+            classification=judgement.classification,
+            results=judgement.statuses,
+        )
 
     return send
 

@@ -157,10 +157,7 @@ def test_refused_items_are_not_retryable_by_default(send_batch: Any) -> None:
 )
 def test_unmappable_2xx_is_retried_as_bad_gateway(send_batch: Any, body_form: Answer, status: int, value: Any) -> None:
     exchange = send_batch(body_form(status, value))
-    classification = exchange.classification
-    assert classification.action is Action.RETRY
-    assert (classification.status, classification.errortype) == (502, ErrorCode.BAD_GATEWAY)
-    assert classification.errormessage is not None and "cannot be matched" in classification.errormessage
+    assert_every_item_is_a_retryable_bad_gateway(exchange, "cannot be matched")
 
 
 @pytest.mark.parametrize("status", [200, 207])
@@ -168,18 +165,28 @@ def test_2xx_with_a_body_that_is_not_json_is_retried_as_bad_gateway(send_batch: 
     exchange = send_batch(
         ScriptedResponse(status=status, body=b"<html>gateway</html>", headers={"Content-Type": "text/html"})
     )
-    assert exchange.classification.action is Action.RETRY
-    assert exchange.classification.errortype is ErrorCode.BAD_GATEWAY
+    assert_every_item_is_a_retryable_bad_gateway(exchange, "not JSON")
 
 
 def test_207_with_an_empty_body_is_retried_as_bad_gateway(send_batch: Any) -> None:
     exchange = send_batch(ScriptedResponse(status=207, body=b""))
-    assert exchange.classification.action is Action.RETRY
-    assert exchange.classification.status == 502
+    assert_every_item_is_a_retryable_bad_gateway(exchange, "empty body")
+
+
+def assert_every_item_is_a_retryable_bad_gateway(exchange: Any, words: str) -> None:
+    """An answer that cannot be matched to the items sends every item again as a 502."""
+    assert exchange.classification.action is Action.SUCCESS
+    assert exchange.results is not None
+    responses = exchange.results.responses()
+    assert len(responses) == len(exchange.payloads)
+    for response in responses:
+        assert isinstance(response, ErrorResponse)
+        assert (response.status, response.errortype) == (502, ErrorCode.BAD_GATEWAY)
+        assert response.retryable
+        assert words in response.errormessage
 
 
 def test_207_index_past_the_end_marks_every_item_retryable_bad_gateway(send_batch: Any, body_form: Answer) -> None:
-    # classify_error cannot see the batch size, so parse_response is the one to catch this.
     exchange = send_batch(body_form(207, _errors(_entry(0), _entry(3))))
     assert exchange.classification.action is Action.SUCCESS
     assert exchange.results is not None

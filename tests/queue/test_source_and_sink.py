@@ -224,3 +224,20 @@ def test_closing_unfinished_leaves_entries_pending_and_claimable_at_once(
     finally:
         successor.close()
     assert record.token == unfinished.token
+
+
+def test_a_pending_entry_trimmed_from_the_stream_is_counted_not_handed_out(
+    redis_client: redis.Redis, queue_url: QueueUrl
+) -> None:
+    ids = add_events(redis_client, queue_url, 2)
+    redis_client.xgroup_create(queue_url.stream, queue_url.group, id="0")
+    redis_client.xreadgroup(queue_url.group, "dead", {queue_url.stream: ">"}, count=2)
+    redis_client.xclaim(queue_url.stream, queue_url.group, "dead", 0, ids, idle=60_000, justid=True)
+    redis_client.xdel(queue_url.stream, ids[0])
+    worker = Worker(queue_url, "live")
+    try:
+        (record,) = worker.take(1)
+    finally:
+        worker.close()
+    assert record.token == ids[1]
+    assert worker.source.deleted == 1

@@ -66,6 +66,8 @@ class RedisSource:
         """Entries taken over from other consumers."""
         self.poisoned = 0
         """Entries refused for having been delivered more than ``max_deliveries`` times."""
+        self.deleted = 0
+        """Pending entries found deleted from the stream (trimmed) before their delivery."""
 
     def stop(self) -> None:
         """End iteration soon: a blocked read returns at once."""
@@ -128,6 +130,10 @@ class RedisSource:
             count=settings.read_count,
         )
         next_cursor, entries = reply[0], reply[1]
+        # Redis 7 lists the pending entries it found deleted (trimmed) and drops them from the
+        # pending list: they cannot be delivered any more, and are only counted.
+        self.deleted += len(reply[2]) if len(reply) > 2 else 0
+        self.deleted += sum(1 for _, fields in entries if fields is None)  # Redis 6.2's way of saying so
         # Entries this worker holds already are its own, idle while waiting in the loop:
         # claiming them changes nothing, handing them out twice would deliver them twice.
         taken = [

@@ -102,6 +102,8 @@ def _report(summary: Summary, source: RedisSource, sink: RedisSink) -> None:
     extra = [f"{source.claimed} claimed from other workers"] if source.claimed else []
     if source.poisoned:
         extra.append(f"{source.poisoned} poison messages")
+    if source.deleted:
+        extra.append(f"{source.deleted} pending entries found trimmed from the stream, without an outcome")
     if sink.skipped:
         extra.append(f"{sink.skipped} finished by another worker after this one stalled")
     click.echo(summary.line() + (f" ({', '.join(extra)})" if extra else ""), err=True)

@@ -31,6 +31,7 @@ def test_a_worker_records_one_outcome_per_entry_and_retries_inside_itself(
 ) -> None:
     events: list[object] = [track(i) for i in range(20)]
     events[3] = "not json"
+    events[9] = "   "  # a blank entry still gets its (failed) outcome
     ids = enqueue(redis_client, queue_url, events)
     with TokenService(items={"m-5": (503, 200), "m-7": (400,)}) as service:
         config = write_config(tmp_path / "w.toml", service.url)
@@ -43,11 +44,12 @@ def test_a_worker_records_one_outcome_per_entry_and_retries_inside_itself(
     assert all(record["index"] is None for record in records.values())
     assert records[ids[5]]["outcome"] == "delivered" and records[ids[5]]["attempts"] == 2
     assert records[ids[7]]["outcome"] == "failed" and records[ids[7]]["status"] == 400
-    assert records[ids[3]]["outcome"] == "failed" and records[ids[3]]["errortype"] == "PAYLOAD_VALIDATION_FAILED"
+    for invalid in (ids[3], ids[9]):
+        assert records[invalid]["outcome"] == "failed" and records[invalid]["errortype"] == "PAYLOAD_VALIDATION_FAILED"
     dead = outcomes(redis_client, queue_url, queue_url.dead_letter_stream)
-    assert sorted(letter["entry_id"] for letter in dead) == sorted([ids[3], ids[7]])
+    assert sorted(letter["entry_id"] for letter in dead) == sorted([ids[3], ids[7], ids[9]])
     assert pending_on(redis_client, queue_url) == set()
-    assert "18 delivered, 2 failed, 0 ignored" in worker.log
+    assert "17 delivered, 3 failed, 0 ignored" in worker.log
 
 
 def test_two_workers_one_killed_mid_run_every_entry_gets_exactly_one_outcome(

@@ -58,13 +58,16 @@ def default_consumer() -> str:
 )
 @queue_option
 @click.option(
-    "--consumer", default=None, help="This worker's name in the consumer group (default HOST-PID); one per live worker."
+    "--consumer",
+    default=None,
+    metavar="NAME",
+    help="This worker's name in the consumer group (default HOST-PID); one per live worker.",
 )
 def command(config_path: str, queue_url_text: str, consumer: str | None) -> None:
     """Deliver the queue's events as one worker of its consumer group, until SIGTERM or Ctrl-C.
 
     Start as many as you like, on as many machines: each entry goes to one worker, and gets
-    exactly one outcome record (``deliverator outcomes``). Entries of a worker that died are
+    exactly one outcome record ('deliverator outcomes' prints them). Entries of a worker that died are
     claimed by the others after [queue] claim_idle_s.
     """
     url = queue_url(queue_url_text)
@@ -85,8 +88,7 @@ def command(config_path: str, queue_url_text: str, consumer: str | None) -> None
         )
         sink = RedisSink(control, url, lease)
         click.echo(
-            f"deliverator: worker {name} of group {url.group} on {url}, delivering to "
-            f"{pipeline.destination.spec.name}",
+            f"deliverator: worker {name} of group {url.group} on {url}, delivering to {pipeline.destination.spec.name}",
             err=True,
         )
         with _stop_on_signals(pipeline):

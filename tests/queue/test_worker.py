@@ -182,3 +182,22 @@ def test_a_worker_whose_redis_goes_away_exits_1_naming_it(
         doomed.stop()
     assert "ConnectionError" in worker.log and f"127.0.0.1:{doomed.port}" in worker.log
     assert "Traceback" not in worker.log
+
+
+def test_a_worker_holds_no_more_than_its_loop_can_hold(
+    tmp_path: Path, example_site: Path, redis_client: redis.Redis, queue_url: QueueUrl
+) -> None:
+    enqueue(redis_client, queue_url, [track(i) for i in range(1000)])
+    # A slow destination: the loop fills up and stops asking the source for more.
+    with TokenService(delay_s=0.05) as service:
+        config = write_config(tmp_path / "w.toml", service.url, batch_size=5, concurrency=1, read_count=10)
+        with WorkerProcess(example_site, config, queue_url, "w1") as worker:
+            wait_until(lambda: len(service.copies) >= 50, "the loop to be full")
+            held = []
+            while len(service.copies) < 150:
+                held.append(len(pending_on(redis_client, queue_url, "w1")))
+            assert worker.stop() == 0, worker.log
+    # concurrency 1: 5 batches of 5 out at most, a closed batch waiting for room, one read of 10,
+    # and answered batches recorded but not yet committed (acknowledged): at most the 5 again.
+    assert max(held) <= 5 * 5 + 5 + 10 + 5 * 5
+    assert redis_client.xlen(queue_url.outcomes_stream) < 1000

@@ -41,6 +41,7 @@ backoff_strategies = [{{ type = "constant", backoff_time_in_seconds = 0.05 }}]
 
 [queue]
 claim_idle_s = {claim_idle_s}
+read_count = {read_count}
 block_ms = 100
 """
 
@@ -107,9 +108,19 @@ class TokenService:
 
 
 def write_config(
-    path: Path, url: str, *, batch_size: int = 5, concurrency: int = 2, claim_idle_s: float = 30
+    path: Path,
+    url: str,
+    *,
+    batch_size: int = 5,
+    concurrency: int = 2,
+    claim_idle_s: float = 30,
+    read_count: int = 200,
 ) -> Path:
-    path.write_text(CONFIG.format(url=url, batch_size=batch_size, concurrency=concurrency, claim_idle_s=claim_idle_s))
+    path.write_text(
+        CONFIG.format(
+            url=url, batch_size=batch_size, concurrency=concurrency, claim_idle_s=claim_idle_s, read_count=read_count
+        )
+    )
     return path
 
 

@@ -193,9 +193,13 @@ def test_a_worker_holds_no_more_than_its_loop_can_hold(
         config = write_config(tmp_path / "w.toml", service.url, batch_size=5, concurrency=1, read_count=10)
         with WorkerProcess(example_site, config, queue_url, "w1") as worker:
             wait_until(lambda: len(service.copies) >= 50, "the loop to be full")
-            held = []
-            while len(service.copies) < 150:
+            held: list[int] = []
+
+            def sampled_enough() -> bool:
                 held.append(len(pending_on(redis_client, queue_url, "w1")))
+                return len(service.copies) >= 150
+
+            wait_until(sampled_enough, "100 more events to be sent")
             assert worker.stop() == 0, worker.log
     # concurrency 1: 5 batches of 5 out at most, a closed batch waiting for room, one read of 10,
     # and answered batches recorded but not yet committed (acknowledged): at most the 5 again.

@@ -205,3 +205,21 @@ def test_a_worker_holds_no_more_than_its_loop_can_hold(
     # and answered batches recorded but not yet committed (acknowledged): at most the 5 again.
     assert max(held) <= 5 * 5 + 5 + 10 + 5 * 5
     assert redis_client.xlen(queue_url.outcomes_stream) < 1000
+
+
+def test_a_retry_waiting_longer_than_claim_idle_s_stays_with_its_worker(
+    tmp_path: Path, example_site: Path, redis_client: redis.Redis, queue_url: QueueUrl
+) -> None:
+    (entry_id,) = enqueue(redis_client, queue_url, [track(1)])
+    with TokenService(items={"m-1": (503, 200)}) as service:
+        # The retry waits 2.5 s, the other worker may claim what is idle for 1 s.
+        config = write_config(tmp_path / "w.toml", service.url, claim_idle_s=1, backoff_s=2.5)
+        with WorkerProcess(example_site, config, queue_url, "owner") as owner:
+            wait_until(lambda: len(service.copies) == 1, "the first attempt")
+            with WorkerProcess(example_site, config, queue_url, "other") as other:
+                wait_until(lambda: redis_client.xlen(queue_url.outcomes_stream) >= 1, "the outcome")
+                assert other.stop() == 0, other.log
+            assert owner.stop() == 0, owner.log
+    (record,) = outcomes(redis_client, queue_url)
+    assert (record["entry_id"], record["outcome"], record["attempts"]) == (entry_id, "delivered", 2)
+    assert [token for token, _, _ in service.copies] == ["owner", "owner"]

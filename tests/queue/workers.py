@@ -37,7 +37,7 @@ linger_s = 0.02
 
 [error_handler]
 max_retries = 3
-backoff_strategies = [{{ type = "constant", backoff_time_in_seconds = 0.05 }}]
+backoff_strategies = [{{ type = "constant", backoff_time_in_seconds = {backoff_s} }}]
 
 [queue]
 claim_idle_s = {claim_idle_s}
@@ -115,10 +115,16 @@ def write_config(
     concurrency: int = 2,
     claim_idle_s: float = 30,
     read_count: int = 200,
+    backoff_s: float = 0.05,
 ) -> Path:
     path.write_text(
         CONFIG.format(
-            url=url, batch_size=batch_size, concurrency=concurrency, claim_idle_s=claim_idle_s, read_count=read_count
+            url=url,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            claim_idle_s=claim_idle_s,
+            read_count=read_count,
+            backoff_s=backoff_s,
         )
     )
     return path

@@ -37,10 +37,20 @@ def redis_module() -> Any:
     return redis
 
 
-def connect(url: QueueUrl, *, single_connection: bool = False, read_timeout_s: float = 30.0) -> redis.Redis:
+def connect(
+    url: QueueUrl, *, single_connection: bool = False, read_timeout_s: float = 30.0, patient: bool = True
+) -> redis.Redis:
     """A client for ``url`` (bytes in and out, never decoded). ``single_connection`` pins one
-    connection, for a reader whose blocking read another thread may interrupt."""
+    connection, for a reader whose blocking read another thread may interrupt. ``patient``
+    keeps the client's own retries (about 5 s of reconnecting: a worker rides out a Redis
+    restart); one-shot commands give up after three quick tries instead."""
     module = redis_module()
+    retry: dict[str, Any] = {}
+    if not patient:
+        from redis.backoff import ExponentialBackoff
+        from redis.retry import Retry
+
+        retry["retry"] = Retry(ExponentialBackoff(cap=0.5, base=0.05), 3)
     client: redis.Redis = module.Redis(
         host=url.host,
         port=url.port,
@@ -52,6 +62,7 @@ def connect(url: QueueUrl, *, single_connection: bool = False, read_timeout_s: f
         socket_connect_timeout=5.0,
         single_connection_client=single_connection,
         client_name="deliverator",
+        **retry,
     )
     return client
 

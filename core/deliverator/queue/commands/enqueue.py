@@ -31,7 +31,7 @@ def command(input: str, queue_url_text: str) -> None:
     if path is not None and not path.is_file():
         fail(f"input file not found: {input}")
     with queue_errors():
-        client = connect(url)
+        client = connect(url, patient=False)
         with redis_errors(url, "adding entries"):
             client.ping()
             if path is None:

@@ -26,7 +26,7 @@ def command(queue_url_text: str, dead_letters: bool, follow: bool) -> None:
     stream = url.dead_letter_stream if dead_letters else url.outcomes_stream
     out = sys.stdout.buffer
     with queue_errors():
-        reader = RecordReader(connect(url), stream)
+        reader = RecordReader(connect(url, patient=follow), stream)  # a follower rides out restarts
 
         def stop(signum: int, frame: FrameType | None) -> None:
             reader.stop()

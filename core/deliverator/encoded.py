@@ -8,14 +8,16 @@ and the outcome writer from encoding them a third time for the ``sent`` field.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import orjson
 
-_LONG_DIGITS: Final = re.compile(rb"\d{19}")
-"""19 digits in a row: where an integer beyond 64 bits may hide (orjson reads those as floats)."""
+_DIGITS_ONLY: Final = bytes(ord("0") if ord("0") <= byte <= ord("9") else ord(".") for byte in range(256))
+"""A translation table: every digit becomes "0", every other byte ".", so that a run of 19
+digits (where an integer beyond 64 bits may hide: orjson reads those as floats) is one
+substring search, several times cheaper than a regular expression on the hot path."""
+_LONG_RUN: Final = b"0" * 19
 _INT64: Final = range(-(2**63), 2**64)
 
 
@@ -43,7 +45,7 @@ def encode_items(payloads: Sequence[Mapping[str, Any]]) -> bytes:
 
 def may_hold_big_integers(line: bytes) -> bool:
     """Whether ``line`` may hold an integer beyond 64 bits (cheap; false positives only)."""
-    return _LONG_DIGITS.search(line) is not None
+    return _LONG_RUN in line.translate(_DIGITS_ONLY)
 
 
 def _no_constants(name: str) -> Any:

@@ -23,9 +23,17 @@ from pathlib import Path
 from typing import IO, Final
 
 import attrs
+import orjson
 
 from deliverator.delivery.filesource import StreamSource, count_records
-from deliverator.delivery.journal import InputFingerprint, Journal, JournaledSink, journal_path, remove_journal
+from deliverator.delivery.journal import (
+    InputFingerprint,
+    Journal,
+    JournaledSink,
+    journal_path,
+    remove_journal,
+    restore_counts,
+)
 from deliverator.delivery.sinks import StreamSink
 from deliverator.delivery.sources import OutcomeSink, OutputError
 from deliverator.delivery.summary import Summary
@@ -148,7 +156,7 @@ def open_files(
         _open(files.results, "ab", 0, "the results file").close()
         journal, done = _journal(files.input, files.results, journal_file, restart, announce, summary)
         try:
-            journaled = JournaledSink(files.results, files.dead_letters, journal, summary)
+            journaled = JournaledSink(files.results, files.dead_letters, journal)
         except OSError as exc:
             journal.close()
             raise RunFilesError(f"cannot open the results file {files.results}: {exc.strerror or exc}") from None
@@ -187,7 +195,13 @@ def _journal(
                 f"(size or content differs); run with --restart to start over"
             )
         done = journal.done()
-        journal.restore(summary)
+        try:
+            restore_counts(results, journal.results_length, summary)
+        except (OSError, orjson.JSONDecodeError) as exc:
+            journal.close()
+            raise RunFilesError(
+                f"the results file {results} does not match its journal ({exc}); run with --restart to start over"
+            ) from None
         with input_path.open("rb") as counting:
             total = count_records(counting)
         announce(f"resuming: {len(done)} of {total} events already have an outcome")

@@ -30,9 +30,10 @@ from deliverator.delivery.summary import Summary
 _SAMPLE: Final = 1 << 20
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS progress (results_length INTEGER NOT NULL, dead_letters_length INTEGER NOT NULL,"
-    " counts TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS done (first INTEGER NOT NULL, last INTEGER NOT NULL)",
+    # One row per commit: the records it covered (index ranges, JSON) and the files' lengths
+    # after it. One statement, so one transaction, per burst of outcomes.
+    "CREATE TABLE IF NOT EXISTS commits (id INTEGER PRIMARY KEY, ranges BLOB NOT NULL,"
+    " results_length INTEGER NOT NULL, dead_letters_length INTEGER NOT NULL)",
 )
 _WRITE_BUFFER: Final = 1 << 20
 
@@ -110,7 +111,6 @@ class Journal:
             "INSERT INTO meta VALUES (?, ?)",
             [("input_size", str(fingerprint.size)), ("input_digest", fingerprint.digest)],
         )
-        db.execute("INSERT INTO progress VALUES (0, 0, '{}')")
         return cls(path, db)
 
     @classmethod
@@ -129,65 +129,65 @@ class Journal:
         """The input's fingerprint when the run started."""
         return InputFingerprint(int(self._meta("input_size")), self._meta("input_digest"))
 
-    def _progress(self) -> tuple[int, int, str]:
-        row = self._db.execute("SELECT results_length, dead_letters_length, counts FROM progress").fetchone()
-        if row is None:
-            raise sqlite3.DatabaseError("the journal has no progress row")
-        return int(row[0]), int(row[1]), str(row[2])
+    def _lengths(self) -> tuple[int, int]:
+        row = self._db.execute(
+            "SELECT results_length, dead_letters_length FROM commits ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
 
     @property
     def results_length(self) -> int:
         """Bytes of the results file that hold committed records."""
-        return self._progress()[0]
+        return self._lengths()[0]
 
     @property
     def dead_letters_length(self) -> int:
         """Bytes of the dead-letter file that hold committed records."""
-        return self._progress()[1]
-
-    def restore(self, summary: Summary) -> None:
-        """Put the counts committed so far into ``summary``."""
-        counts = orjson.loads(self._progress()[2])
-        summary.delivered = counts.get("delivered", 0)
-        summary.failed = counts.get("failed", 0)
-        summary.ignored = counts.get("ignored", 0)
-        summary.failures_by_type.update(counts.get("failures_by_type", {}))
-        summary.unsent_failures_by_type.update(counts.get("unsent_failures_by_type", {}))
+        return self._lengths()[1]
 
     def done(self) -> set[int]:
         """Indices of the records that have a committed outcome."""
         done: set[int] = set()
-        for first, last in self._db.execute("SELECT first, last FROM done"):
-            done.update(range(first, last + 1))
+        for (ranges,) in self._db.execute("SELECT ranges FROM commits"):
+            for first, last in orjson.loads(ranges):
+                done.update(range(first, last + 1))
         return done
 
-    def commit(self, indices: list[int], results_length: int, dead_letters_length: int, summary: Summary) -> None:
+    def commit(self, indices: list[int], results_length: int, dead_letters_length: int) -> None:
         """Record, in one transaction, that ``indices`` have outcomes and the files' lengths."""
-        counts = orjson.dumps(
-            {
-                "delivered": summary.delivered,
-                "failed": summary.failed,
-                "ignored": summary.ignored,
-                "failures_by_type": summary.failures_by_type,
-                "unsent_failures_by_type": summary.unsent_failures_by_type,
-            }
-        ).decode()
-        db = self._db
-        db.execute("BEGIN")
-        try:
-            db.executemany("INSERT INTO done VALUES (?, ?)", _ranges(indices))
-            db.execute(
-                "UPDATE progress SET results_length = ?, dead_letters_length = ?, counts = ?",
-                (results_length, dead_letters_length, counts),
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        self._db.execute(
+            "INSERT INTO commits (ranges, results_length, dead_letters_length) VALUES (?, ?, ?)",
+            (orjson.dumps(_ranges(indices)), results_length, dead_letters_length),
+        )
 
     def close(self) -> None:
         """Close the database (the journal stays)."""
         self._db.close()
+
+
+def restore_counts(results: Path, length: int, summary: Summary) -> None:
+    """Count the committed records of an interrupted run's results file into ``summary`` (the
+    journal does not keep counts: the records are the truth)."""
+    with results.open("rb") as stream:
+        for line in stream:
+            if length <= 0:
+                break  # after the committed length: torn or uncommitted, truncated on opening
+            length -= len(line)
+            _count(orjson.loads(line), summary)
+
+
+def _count(record: dict[str, object], summary: Summary) -> None:
+    outcome = record.get("outcome")
+    if outcome == "delivered":
+        summary.delivered += 1
+    elif outcome == "ignored":
+        summary.ignored += 1
+    else:
+        summary.failed += 1
+        errortype = str(record.get("errortype"))
+        summary.failures_by_type[errortype] += 1
+        if not record.get("attempts"):
+            summary.unsent_failures_by_type[errortype] += 1
 
 
 def _truncated(path: Path, length: int, what: str) -> IO[bytes]:
@@ -206,9 +206,8 @@ def _truncated(path: Path, length: int, what: str) -> IO[bytes]:
 class JournaledSink:
     """The sink of a durable file run: outcome files plus the journal that makes them resumable."""
 
-    def __init__(self, results: Path, dead_letters: Path | None, journal: Journal, summary: Summary) -> None:
+    def __init__(self, results: Path, dead_letters: Path | None, journal: Journal) -> None:
         self._journal = journal
-        self._summary = summary
         self._dead_path = dead_letters
         results_length = journal.results_length
         self._results = (
@@ -252,7 +251,7 @@ class JournaledSink:
                     self._dead = self._dead_path.open("wb", buffering=_WRITE_BUFFER)
                 self._dead_length += self._write(self._dead, dead_lines)
             what = "the journal"
-            self._journal.commit(indices, self._results_length, self._dead_length, self._summary)
+            self._journal.commit(indices, self._results_length, self._dead_length)
         except OSError as exc:
             raise output_error(exc, what) from None
         except sqlite3.Error as exc:

@@ -7,12 +7,12 @@ for one event is a bug in the loop, never something to paper over: it raises
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from deliverator.delivery.items import Item
-from deliverator.delivery.sources import OutcomeSink
+from deliverator.delivery.sources import SourceRecord
 from deliverator.delivery.summary import Summary
 from deliverator.encoded import dumps_exact
 from deliverator.outcomes import FAILED, IGNORED, dead_letter_line, delivered_line, outcome_line
@@ -22,10 +22,18 @@ class DoubleOutcome(AssertionError):
     """An event was about to get a second outcome record (a bug in the delivery loop)."""
 
 
+class Outcomes(Protocol):
+    """Where the recorder puts records: a sink, or the buffer of the burst being decided."""
+
+    def add(self, record: SourceRecord, outcome: bytes, dead_letter: bytes | None) -> None:
+        """One record's outcome line, and its dead-letter line when it failed."""
+        ...
+
+
 class OutcomeRecorder:
     """Builds one outcome record per event (and a dead letter per failure) for the sink."""
 
-    def __init__(self, sink: OutcomeSink, summary: Summary | None = None) -> None:
+    def __init__(self, sink: Outcomes, summary: Summary | None = None) -> None:
         self._sink = sink
         self.summary = summary if summary is not None else Summary()
 

@@ -35,6 +35,7 @@ from deliverator.delivery.channels import (
     Skipped,
     Unsent,
 )
+from deliverator.delivery.committer import Burst, BurstBuffer, Committer
 from deliverator.delivery.filesource import StreamSource
 from deliverator.delivery.items import Failure, Item
 from deliverator.delivery.preparer import Preparer
@@ -92,7 +93,8 @@ class DeliveryRun:
         self._http = http
         self._options = options
         self._sink = sink
-        self._recorder = OutcomeRecorder(sink, summary)
+        self._burst = BurstBuffer()
+        self._recorder = OutcomeRecorder(self._burst, summary)
         self._clock = clock or RealClock()
         self._config = error_handler or ErrorHandlerConfig()
         self._policy = RetryPolicy(self._config, self._clock)
@@ -110,6 +112,7 @@ class DeliveryRun:
         self._cancel_requested = threading.Event()
         self._stop: Stop | None = None
         self._abandoned: set[int] = set()
+        self._committer: Committer
         self._held: list[Item] = []
         self._rejections_taken = 0
         """Rejected records handled in this burst: their room is given back after the commit."""
@@ -147,16 +150,21 @@ class DeliveryRun:
         for number in range(self._options.concurrency):
             sender = Sender(self._destination, self._http, channels, self._pacer, self._clock)
             threads.append(threading.Thread(target=sender.run, name=f"deliverator-sender-{number}", daemon=True))
+        committer = Committer(self._sink, channels)
+        self._committer = committer
+        committer.start()
         for thread in threads:
             thread.start()
         finished = False
         try:
             finished = self._coordinate(source, threads[0])
+            committer.finish()
         except OutputError as exc:
             self._output_failed(source, exc)
         finally:
             for _ in range(self._options.concurrency):
                 channels.batches.put(None)
+            committer.submit_end()
             self._release_senders()
         if self.summary.output_error is None:
             try:
@@ -251,22 +259,28 @@ class DeliveryRun:
                     break
             else:
                 carried = message  # not handled yet: it leads the next burst
-            self._sink.commit()
-            self._release_senders()
-            channels.rejected_recorded(self._rejections_taken)
-            self._rejections_taken = 0
+            self._commit()
             if self._progress is not None:
                 wall = clock.monotonic()
                 if wall - last_progress >= _PROGRESS_EVERY_S:
                     last_progress = wall
                     self._progress(self.summary, getattr(source, "bytes_read", 0))
-        self._sink.commit()
+        self._commit()
         if self._progress is not None:
             self._progress(self.summary, getattr(source, "bytes_read", 0))
         return reader_done is not None and reader_done.exhausted and not self.summary.released
 
+    def _commit(self) -> None:
+        """Hand the burst just decided to the committer (raises OutputError once the sink
+        has failed)."""
+        outcomes = self._burst.take()
+        if outcomes or self._uncommitted or self._rejections_taken:
+            burst = Burst(outcomes, self._uncommitted, self._rejections_taken)
+            self._uncommitted, self._rejections_taken = [], 0
+            self._committer.submit(burst)
+
     def _release_senders(self) -> None:
-        """What the answers decided is committed: their senders may send again."""
+        """The run is over: no sender waits for a commit any more."""
         for committed in self._uncommitted:
             committed.set()
         self._uncommitted.clear()

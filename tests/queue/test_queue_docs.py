@@ -7,6 +7,7 @@ import re
 import shlex
 
 import click
+import orjson
 import redis
 
 from deliverator.cli import cli
@@ -60,3 +61,15 @@ def test_every_monitoring_command_in_the_guide_runs(redis_client: redis.Redis, q
             connection.read_response()  # raises on a wrong command or argument
     finally:
         redis_client.connection_pool.release(connection)
+
+
+def test_the_guide_producer_example_adds_an_event_a_worker_can_read(
+    redis_client: redis.Redis, queue_url: QueueUrl
+) -> None:
+    (example,) = re.findall(r"```python\n(.*?)```", GUIDE, flags=re.S)
+    code = example.replace("redis://localhost:6379/0", f"redis://127.0.0.1:{queue_url.port}/0")
+    namespace: dict[str, object] = {}
+    exec(compile(code, "docs/queue.md", "exec"), namespace)
+    ((entry_id, fields),) = redis_client.xrange(queue_url.stream)
+    assert entry_id == namespace["entry_id"]
+    assert orjson.loads(fields[b"event"])["messageId"] == "m-1"

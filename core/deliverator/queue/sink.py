@@ -7,7 +7,9 @@ or none). For every entry it checks the entry is still pending on this consumer,
 ``XADD``s the outcome (and the dead letter) and ``XACK``s the entry. The check is what a plain
 ``MULTI``/``EXEC`` cannot express: a worker that stalled past ``claim_idle_s`` and lost an
 entry to another worker writes nothing for it, so every entry gets exactly one outcome record
-however workers die or stall.
+however workers die or stall. The check also makes a commit safe to send twice: when the
+client re-sends one whose reply was lost, the entries are acknowledged already and nothing is
+written again.
 """
 
 from __future__ import annotations

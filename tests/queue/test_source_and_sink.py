@@ -241,3 +241,18 @@ def test_a_pending_entry_trimmed_from_the_stream_is_counted_not_handed_out(
         worker.close()
     assert record.token == ids[1]
     assert worker.source.deleted == 1
+
+
+def test_a_commit_sent_twice_writes_nothing_twice(redis_client: redis.Redis, queue_url: QueueUrl) -> None:
+    add_events(redis_client, queue_url, 1)
+    worker = Worker(queue_url, "w1")
+    try:
+        (record,) = worker.take(1)
+        for _ in range(2):  # as when the client re-sends a commit whose reply was lost
+            worker.sink.add(record, _outcome(str(record.entry_id), "failed"), b'{"event":{}}\n')
+            worker.sink.commit()
+    finally:
+        worker.close()
+    assert len(records_of(redis_client, queue_url.outcomes_stream)) == 1
+    assert len(records_of(redis_client, queue_url.dead_letter_stream)) == 1
+    assert (worker.sink.recorded, worker.sink.skipped) == (1, 1)

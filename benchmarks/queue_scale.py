@@ -114,7 +114,7 @@ def run_once(server: RedisServer, lines: list[bytes], workers: int, concurrency:
         started = time.perf_counter()
         client.xgroup_setid(url.stream, url.group, "0")
         client.xadd(url.stream, {b"event": lines[-1]})  # wakes the workers' blocked reads
-        _wait_for(lambda: client.xlen(url.outcomes_stream) >= len(lines), _RUN_TIMEOUT_S, "every outcome", 0.005)
+        _wait_for(lambda: client.xlen(url.outcomes_stream) >= len(lines), _RUN_TIMEOUT_S, "every outcome", 0.02)
         seconds = time.perf_counter() - started
         redis_cpu = _redis_cpu_s(server) - redis_cpu
     finally:

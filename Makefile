@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("deliverator needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -32,11 +32,16 @@ typecheck: $(VENV)/.test-installed
 unit: $(VENV)/.test-installed
 	$(BIN)/pytest -q
 
-test: lint typecheck unit
+# The documentation site (mkdocs-material + mkdocstrings) in strict mode: a broken link or
+# reference fails the build. Output in site/.
+docs: $(VENV)/.test-installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+test: lint typecheck unit docs
 
 bench: $(VENV)/.installed
 	$(PIP) install -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site

@@ -9,14 +9,13 @@ from types import ModuleType
 import orjson
 import pytest
 
-from deliverator import FakeClock
 from deliverator.delivery import DeliveryRun, RunOptions, Summary
 from deliverator.delivery.sinks import StreamSink
 from deliverator.destination import Destination
 from deliverator.errorhandling import ErrorHandlerConfig, RequestPacer, error_handler_plugin, parse_error_handler
 from deliverator.http import HttpClient
 from deliverator.outcomes import Outcome, read_outcomes
-from deliverator.testing import ScriptedResponse
+from deliverator.testing import FakeClock, ScriptedResponse
 from tests.services import ExampleService, jsonl, track
 
 

@@ -22,6 +22,7 @@ def test_the_plugin_guide_shows_the_example_plugin_exactly() -> None:
     python = blocks(guide, "python")
     assert (EXAMPLE_PLUGIN_SRC / "deliverator_example" / "plugin.py").read_text() in python
     assert (EXAMPLE_PLUGIN_SRC / "pyproject.toml").read_text() in blocks(guide, "toml")
+    assert (EXAMPLE_PLUGIN_SRC / "tests" / "test_example_conformance.py").read_text() in python
 
 
 @pytest.mark.parametrize("page", ["guide.md", "writing-a-destination.md"])

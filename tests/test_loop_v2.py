@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import example as hypothesis_example
 from hypothesis import strategies as st
 
-from deliverator import ErrorResponse, FakeClock, HttpClient, HttpResponse, MultiStatusResponse, hookimpl
+from deliverator import ErrorResponse, HttpClient, HttpResponse, MultiStatusResponse, hookimpl
 from deliverator.delivery import DeliveryRun, RunOptions, SourceRecord, Summary
 from deliverator.delivery.items import Item
 from deliverator.delivery.recorder import DoubleOutcome, OutcomeRecorder
@@ -27,7 +27,7 @@ from deliverator.destination import Destination
 from deliverator.encoded import dumps_exact
 from deliverator.errorhandling import ErrorHandlerConfig, RequestPacer, error_handler_plugin, parse_error_handler
 from deliverator.outcomes import Outcome, read_outcomes
-from deliverator.testing import RecordedRequest, ScriptedResponse, ScriptedServer
+from deliverator.testing import FakeClock, RecordedRequest, ScriptedResponse, ScriptedServer
 from tests.services import ExampleService, jsonl, track
 from tests.test_contract_v2 import import_like_plugin
 

@@ -132,15 +132,17 @@ class Destination:
     def _bind_hooks(self) -> None:
         pm = self._pm
         hook = pm.hook
-        self._generation: int | None = getattr(pm, "generation", None)
+        # A manager that counts registrations (ours) says when a binding below is out of date.
+        self._counted = pm if isinstance(pm, PluginManager) else None
+        self._generation = pm.generation if isinstance(pm, PluginManager) else 0
         self._build = hook.build_payload
         self._send = hook.send_batch
         self._parse = hook.parse_response
-        # The fast path is safe only while the set of implementations is the one it was computed
-        # from: a manager that counts registrations tells us when to compute it again.
+        # The fast path is safe only while the implementations are the ones it was computed
+        # from, which only a counting manager can tell: without one, every call goes to pluggy.
         self._build_direct = (
             _single_implementation(hook.build_payload, {"settings": self.settings}, "event")
-            if self._generation is not None
+            if self._counted is not None
             else None
         )
         # The user's response filters are asked first, before the destination reads the answer.
@@ -151,7 +153,8 @@ class Destination:
         self._classify = hook.classify_error
 
     def _refresh(self) -> None:
-        if self._generation is not None and self._generation != getattr(self._pm, "generation", None):
+        counted = self._counted
+        if counted is not None and counted.generation != self._generation:
             self._bind_hooks()
 
     @classmethod
@@ -181,7 +184,9 @@ class Destination:
     def build_payload(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """One event to one payload; raises ``PayloadValidationError`` for an unsendable event
         and ``IgnoreEvent`` for one the destination does not take."""
-        self._refresh()
+        counted = self._counted  # _refresh() inlined: this runs once per event
+        if counted is not None and counted.generation != self._generation:
+            self._bind_hooks()
         direct = self._build_direct
         payload = direct(event) if direct is not None else self._build(event=event, settings=self.settings)
         if not isinstance(payload, dict):

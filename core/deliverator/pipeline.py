@@ -40,6 +40,12 @@ class Pipeline:
 
     Raises ``PluginError`` when the destination cannot be loaded and ``ConfigError`` when its
     settings are invalid. ``warnings`` holds what loading it met (an extension skipped, ...).
+
+    Example::
+
+        pipeline = Pipeline("deliverator.toml")
+        signal.signal(signal.SIGTERM, lambda *_: pipeline.cancel())
+        summary = pipeline.run(my_source, my_sink)  # any Source and OutcomeSink
     """
 
     def __init__(
@@ -137,7 +143,14 @@ def deliver(
     ``results`` (default ``INPUT.results.jsonl``; ``"-"`` for standard output), failed events in
     ``dead_letters`` (default ``INPUT.dead-letter.jsonl``, created only if one fails), and a
     journal that lets the same call resume an interrupted run (``announce`` gets the
-    "resuming: K of N events already have an outcome" line; default: the ``deliverator`` logger)."""
+    "resuming: K of N events already have an outcome" line; default: the ``deliverator`` logger).
+
+    Example::
+
+        summary = deliver("deliverator.toml", "events.jsonl")
+        if summary.resumable:
+            ...  # stopped before the end: the same call resumes
+    """
     pipeline = Pipeline(config)
     files = default_files(Path(input), results, dead_letters)
     return pipeline.deliver_files(files, restart=restart, announce=announce)

@@ -1,5 +1,7 @@
-"""Test helpers for the core and for plugin authors: a real HTTP server on loopback that
-answers from a script and records every request.
+"""Test helpers for the core and for plugin authors (public, like ``deliverator.__all__``):
+a real HTTP server on loopback that answers from a script and records every request, an
+in-process run (:func:`deliver_events`), and the conformance kit
+(:class:`DestinationConformance`).
 
 Tests of delivery go over real sockets, never a mock of our own transport:
 
@@ -11,18 +13,93 @@ Tests of delivery go over real sockets, never a mock of our own transport:
 from __future__ import annotations
 
 import contextlib
+import importlib
 import socket
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import attrs
 import orjson
 
 from deliverator.http import Headers
+
+if TYPE_CHECKING:
+    from deliverator.cli import cli
+    from deliverator.clock import FakeClock
+    from deliverator.conformance import (
+        MALFORMED_BODIES,
+        MINIMAL_EVENTS,
+        RULES,
+        SAMPLE_EVENTS,
+        TYPICAL_ANSWERS,
+        Conformance,
+        ConformanceFailure,
+        DestinationConformance,
+    )
+    from deliverator.destination import Destination, Judgement
+    from deliverator.encoded import PayloadBatch
+    from deliverator.events import InvalidRecord, check_event
+    from deliverator.inprocess import deliver_events, load_destination
+
+_LAZY: dict[str, str] = {
+    "cli": "deliverator.cli",
+    "check_event": "deliverator.events",
+    "InvalidRecord": "deliverator.events",
+    "FakeClock": "deliverator.clock",
+    "MALFORMED_BODIES": "deliverator.conformance",
+    "MINIMAL_EVENTS": "deliverator.conformance",
+    "RULES": "deliverator.conformance",
+    "SAMPLE_EVENTS": "deliverator.conformance",
+    "TYPICAL_ANSWERS": "deliverator.conformance",
+    "Conformance": "deliverator.conformance",
+    "ConformanceFailure": "deliverator.conformance",
+    "DestinationConformance": "deliverator.conformance",
+    "Destination": "deliverator.destination",
+    "Judgement": "deliverator.destination",
+    "PayloadBatch": "deliverator.encoded",
+    "deliver_events": "deliverator.inprocess",
+    "load_destination": "deliverator.inprocess",
+}
+"""Names loaded on first use: an emulator that needs only the servers imports no delivery loop."""
+
+__all__ = [
+    "MALFORMED_BODIES",
+    "MINIMAL_EVENTS",
+    "RULES",
+    "SAMPLE_EVENTS",
+    "TYPICAL_ANSWERS",
+    "Conformance",
+    "ConformanceFailure",
+    "Destination",
+    "DestinationConformance",
+    "FakeClock",
+    "InvalidRecord",
+    "Judgement",
+    "LoopbackServer",
+    "PayloadBatch",
+    "QuickHandler",
+    "RecordedRequest",
+    "Responder",
+    "ScriptedResponse",
+    "ScriptedServer",
+    "check_event",
+    "cli",
+    "deliver_events",
+    "load_destination",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'deliverator.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 @attrs.frozen(kw_only=True)

@@ -22,6 +22,9 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "enqueue": ("deliverator.queue.commands.enqueue", "Queue mode: add each record of a JSONL file to a Redis stream."),
     "worker": ("deliverator.queue.commands.worker", "Queue mode: deliver a Redis stream's events as one of N workers."),
     "outcomes": ("deliverator.queue.commands.outcomes", "Queue mode: print outcome or dead-letter records (JSONL)."),
+    "new-destination": ("deliverator.cli.new_destination", "Write a new destination plugin package, tests included."),
+    "install": ("deliverator.cli.install", "Install packages (destinations) into deliverator's own environment."),
+    "uninstall": ("deliverator.cli.uninstall", "Uninstall packages from deliverator's own environment."),
 }
 
 

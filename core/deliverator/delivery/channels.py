@@ -87,7 +87,7 @@ Message = Rejected | Skipped | ReaderDone | ReaderBlocked | Sent | Unsent
 class Channels:
     """Shared plumbing of one run."""
 
-    def __init__(self, concurrency: int, batch_items: int = 1, *, gated: bool = False) -> None:
+    def __init__(self, concurrency: int, batch_items: int = 1, *, gated: bool = True) -> None:
         # Unbounded on purpose: the cap on outstanding batches below is the backpressure, and a
         # SimpleQueue hands batches over without Python-level locking.
         self.batches: queue.SimpleQueue[list[Item] | None] = queue.SimpleQueue()
@@ -112,7 +112,9 @@ class Channels:
         self._rejected = threading.Semaphore(MAX_REJECTED_WAITING)
         self.reader_blocked = False
         self.gated = gated
-        """Senders wait for each answer's outcomes to be committed before the next request."""
+        """Senders wait for each answer's outcomes to be committed before the next request:
+        a crash of a durable run then re-sends at most the requests in flight, and outcomes
+        that cannot be written stop the run before more is delivered than can be recorded."""
 
     def _full(self) -> bool:
         waiting_batches = -(-self._waiting_items // self._batch_items)

@@ -96,13 +96,28 @@ class Committer:
 
     def _run(self) -> None:
         sink, channels = self._sink, self._channels
-        while True:
-            burst = self._bursts.get()
-            if burst is None:
+        add_all = getattr(sink, "add_all", None)  # a sink's optional fast path for a whole burst
+        ending = False
+        while not ending:
+            bursts: list[Burst] = []
+            taken = self._bursts.get()
+            # Bursts that queued up while the last commit ran go into one commit.
+            while taken is not None:
+                bursts.append(taken)
+                try:
+                    taken = self._bursts.get_nowait()
+                except queue.Empty:
+                    break
+            ending = taken is None
+            if not bursts:
                 return
             try:
-                for record, outcome, dead_letter in burst.outcomes:
-                    sink.add(record, outcome, dead_letter)
+                for burst in bursts:
+                    if add_all is not None:
+                        add_all(burst.outcomes)
+                    else:
+                        for record, outcome, dead_letter in burst.outcomes:
+                            sink.add(record, outcome, dead_letter)
                 sink.commit()
             except OutputError as exc:
                 self.error = exc
@@ -111,6 +126,7 @@ class Committer:
                 channels.abandoned.set()
                 channels.wake()
                 return
-            for sender in burst.senders:
-                sender.set()
-            channels.rejected_recorded(burst.rejections)
+            for burst in bursts:
+                for sender in burst.senders:
+                    sender.set()
+                channels.rejected_recorded(burst.rejections)

@@ -38,7 +38,7 @@ class StreamSource:
         self.resumable = resumable
         self.total = total
         self.bytes_read = 0
-        """Bytes consumed so far (progress)."""
+        """Bytes read from the stream so far (progress; counted by chunk, not by record)."""
         self.waiting_for_input = False
         """True while a read of the stream is under way (a quiet pipe blocks there)."""
 
@@ -55,7 +55,6 @@ class StreamSource:
         for line, fits in iter_lines(self, limit):  # type: ignore[arg-type]  # only read() is used
             if self._stopped:
                 return
-            self.bytes_read += len(line) + 1
             if fits:
                 line = line.strip()
                 if not line:
@@ -83,9 +82,11 @@ class StreamSource:
         """The stream's ``read``, noting while it is under way (what ``iter_lines`` calls)."""
         self.waiting_for_input = True
         try:
-            return self._stream.read(size)
+            chunk = self._stream.read(size)
         finally:
             self.waiting_for_input = False
+        self.bytes_read += len(chunk)
+        return chunk
 
 
 def count_records(stream: IO[bytes]) -> int:

@@ -235,6 +235,12 @@ class JournaledSink:
         if dead_letter is not None:
             self._dead_lines.append(dead_letter)
 
+    def add_all(self, outcomes: list[tuple[SourceRecord, bytes, bytes | None]]) -> None:
+        """:meth:`add` for a whole burst (the committer's fast path)."""
+        self._indices.extend([record.index for record, _, _ in outcomes])  # type: ignore[misc]  # file records
+        self._lines.extend([outcome for _, outcome, _ in outcomes])
+        self._dead_lines.extend([dead for _, _, dead in outcomes if dead is not None])
+
     def commit(self) -> None:
         """Write the buffered records to the files, then commit them to the journal."""
         if not self._indices:

@@ -36,6 +36,11 @@ class Preparer:
         self._channels = channels
         self._clock = clock
         self._max_item_bytes = destination.spec.max_item_bytes
+        # The hot path's callables, bound once.
+        self._build = destination.build_payload
+        self._add = batcher.add
+        self._now = clock.monotonic
+        self._dispatch = channels.dispatch
         self.refusal: tuple[int, str, str] | None = None
         """Set by the coordinator before it stops the run: records read from then on are
         recorded failed with (status, errortype, message) without being sent; None leaves
@@ -45,17 +50,19 @@ class Preparer:
         """Prepare ``source`` to its end (or until the run stops); always reports ReaderDone."""
         count = 0
         records = iter(source)
+        stopped = self._channels.stop.is_set
+        prepare = self._prepare
         try:
             for record in records:
                 count += 1
-                if self._channels.stop.is_set():
+                if stopped():
                     refusal = self.refusal
                     if refusal is None:
                         count -= 1
                         break
                     self._refuse(record, refusal)
                     continue
-                self._prepare(record)
+                prepare(record)
             else:
                 self._channels.results.put(ReaderDone(count, None, exhausted=True))
                 return
@@ -104,7 +111,7 @@ class Preparer:
             return
         message_id = message_id_of(event)
         try:
-            payload = self._destination.build_payload(event)
+            payload = self._build(event)
             encoded = dumps_exact(payload)
         except PayloadValidationError as exc:
             self._reject(record, message_id, raw, 400, _INVALID, str(exc))
@@ -129,7 +136,6 @@ class Preparer:
                 f"payload is {size} bytes, over the destination's limit of {max_item} bytes per item",
             )
             return
-        channels = self._channels
-        for batch in self._batcher.add(Item(record, message_id, raw, payload, encoded), self._clock.monotonic()):
-            if not channels.dispatch(batch, wait_for_room=True):
-                channels.results.put(Unsent(batch))
+        for batch in self._add(Item(record, message_id, raw, payload, encoded), self._now()):
+            if not self._dispatch(batch, wait_for_room=True):
+                self._channels.results.put(Unsent(batch))

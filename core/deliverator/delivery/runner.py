@@ -141,9 +141,6 @@ class DeliveryRun:
         assert not isinstance(source, IO)
         self._source = source
         channels = self._channels
-        # A resumable run lets each sender start its next request only once the outcomes of
-        # its last one are committed: a crash then re-sends at most the requests in flight.
-        channels.gated = source.resumable
         preparer = Preparer(self._destination, self._batcher, channels, self._clock)
         self._preparer = preparer
         threads = [threading.Thread(target=preparer.run, args=(source,), name="deliverator-reader", daemon=True)]
@@ -204,7 +201,10 @@ class DeliveryRun:
         last_progress = clock.monotonic()
         waiting_since: float | None = None  # when the reader was first seen blocked on input
         waiting_at = 0  # ... having read this many bytes
+        committer = self._committer
         while True:
+            if committer.error is not None:
+                raise committer.error  # outcomes cannot be recorded: stop at once
             now = clock.monotonic()
             if self._cancel_requested.is_set() and self._stop is None:
                 self._begin_stop(Stop.cancel(now + self._options.cancel_grace_s, source.resumable))
@@ -228,11 +228,14 @@ class DeliveryRun:
                 reader_quiet = reader_done is not None or (
                     waiting_since is not None and now - waiting_since >= _READER_QUIET_S
                 )
-                # Stopping ends when nothing is in flight and the reader is done or quiet, or
-                # when the grace runs out; a stop that records the unread records (a fatal
-                # answer) waits for the reader whatever the grace: each must get its outcome.
-                late = now >= stop.deadline
-                if (reader_quiet and channels.outstanding == 0) or (late and (stop.cancelled or reader_quiet)):
+                # The grace bounds the wait for requests in flight: once it is over they are
+                # given up (released or recorded as the stop says). Stopping ends when nothing
+                # is in flight and the reader is done or quiet; a reader that records the
+                # unread records (stdin cancelled, a fatal answer) is waited for, since each
+                # record must get its outcome.
+                if now >= stop.deadline and channels.outstanding:
+                    self._give_up_in_flight()
+                if channels.outstanding == 0 and reader_quiet:
                     if carried is not None:
                         channels.results.put(carried)  # _give_up drains the queue to its end
                     self._give_up(reader_thread)
@@ -551,6 +554,13 @@ class DeliveryRun:
         for item in self._batcher.flush() or ():
             self._unfinished(item)
 
+    def _give_up_in_flight(self) -> None:
+        """The grace is over: requests still in flight are not waited for."""
+        for batch in self._channels.unsettled():
+            self._abandoned.add(id(batch))
+            for item in batch:
+                self._unfinished(item)
+
     def _give_up(self, reader_thread: threading.Thread) -> None:
         # The reader stops at its next record; give it a moment so nothing it holds is lost
         # (it may be blocked on a slow stdin, which is why this is bounded).
@@ -558,10 +568,7 @@ class DeliveryRun:
         self._channels.abandoned.set()
         while True:
             self._unfinish_batcher()
-            for batch in self._channels.unsettled():
-                self._abandoned.add(id(batch))
-                for item in batch:
-                    self._unfinished(item)
+            self._give_up_in_flight()
             try:
                 message = self._channels.results.get_nowait()
             except queue.Empty:

@@ -16,8 +16,7 @@ from typing import Any, Final
 
 import attrs
 
-from deliverator import ErrorCode, ErrorResponse, HttpResponse, MultiStatusResponse, SuccessResponse
-from deliverator.responsetext import parse_body
+from deliverator import ErrorCode, ErrorResponse, HttpResponse, MultiStatusResponse, SuccessResponse, parse_body
 
 UNTRUSTWORTHY_STATUS: Final = 502
 """The status an untrustworthy answer is recorded with: the gateway's answer was bad, and

@@ -12,8 +12,7 @@ from __future__ import annotations
 from typing import Final
 from urllib.parse import urlsplit
 
-from deliverator import Action, Classification, ErrorCode, FailureType, HttpResponse
-from deliverator.responsetext import error_text
+from deliverator import Action, Classification, ErrorCode, FailureType, HttpResponse, error_text
 from deliverator_customerio.settings import REGION_HOSTS, CustomerIOSettings
 
 _MAX_TEXT: Final = 500

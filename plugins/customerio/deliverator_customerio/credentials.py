@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from deliverator import CheckResult, HttpClient, TransportError
-from deliverator.responsetext import error_text, parse_body
+from deliverator import CheckResult, HttpClient, TransportError, error_text, parse_body
 from deliverator_customerio.settings import REGION_HOSTS, CustomerIOSettings
 from deliverator_customerio.trackapi import REGION_PATH, get_region
 

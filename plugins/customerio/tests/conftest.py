@@ -11,10 +11,8 @@ import attrs
 import orjson
 import pytest
 
-from deliverator import Classification, HttpClient, MultiStatusResponse
-from deliverator.destination import Destination
-from deliverator.http import HttpSettings
-from deliverator.testing import RecordedRequest, ScriptedResponse, ScriptedServer
+from deliverator import Classification, HttpClient, HttpSettings, MultiStatusResponse
+from deliverator.testing import Destination, RecordedRequest, ScriptedResponse, ScriptedServer, load_destination
 from deliverator_customerio import plugin
 
 SITE_ID = "site-123"
@@ -34,7 +32,7 @@ def make_destination() -> Callable[..., Destination]:
     """Build the Customer.io destination from a settings table (overrides as keywords)."""
 
     def make(**overrides: Any) -> Destination:
-        return Destination.from_plugins([("customerio", plugin)], settings_table(**overrides))
+        return load_destination(plugin, settings_table(**overrides))
 
     return make
 

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from deliverator import CheckResult, HttpClient
-from deliverator.destination import Destination
-from deliverator.testing import ScriptedResponse
+from deliverator.testing import Destination, ScriptedResponse
 
 Answer = Callable[..., ScriptedResponse]
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deliverator import PayloadValidationError
-from deliverator.destination import Destination
+from deliverator.testing import Destination
 from deliverator_customerio.ulid import decode_ulid, is_ulid
 
 T = 1712311872  # 2024-04-05T10:11:12Z

@@ -9,15 +9,16 @@ import orjson
 import pytest
 
 from deliverator import ConfigError, PayloadValidationError, Secret, TransportError
-from deliverator.convert import structure_config
-from deliverator.testing import ScriptedResponse
+from deliverator.testing import ScriptedResponse, load_destination
+from deliverator_customerio import plugin
 from deliverator_customerio.settings import CustomerIOSettings
 
 
 def _structure(**table: Any) -> CustomerIOSettings:
     base: dict[str, Any] = {"site_id": "site", "api_key": "key"}
     base.update(table)
-    return structure_config(base, CustomerIOSettings, "destination.settings")
+    settings: CustomerIOSettings = load_destination(plugin, base).settings
+    return settings
 
 
 def test_defaults_are_us_region_no_endpoint_and_timestamp_conversion() -> None:
@@ -51,7 +52,7 @@ def test_bad_settings_are_config_errors_naming_the_field(table: dict[str, Any], 
 
 def test_missing_api_key_is_a_config_error_naming_it() -> None:
     with pytest.raises(ConfigError, match=r"destination.settings.api_key: required key missing"):
-        structure_config({"site_id": "s"}, CustomerIOSettings, "destination.settings")
+        load_destination(plugin, {"site_id": "s"})
 
 
 def test_settings_are_frozen() -> None:

@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from deliverator.destination import Destination
-from deliverator.events import InvalidRecord, check_event
+from deliverator.testing import Destination, InvalidRecord, check_event
 from deliverator_customerio import demo
 from deliverator_customerio.emulator import validate_item
 

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from deliverator import DemoSetup, HttpClient, TransportError
-from deliverator.cli import cli
-from deliverator.http import HttpSettings
+from deliverator import DemoSetup, HttpClient, HttpSettings, TransportError
+from deliverator.testing import cli
 from deliverator_customerio import commands, demo
 from deliverator_customerio.emulator import EmulatorClient, Faults
 

@@ -17,9 +17,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from deliverator import HttpClient
-from deliverator.cli import cli
-from deliverator.http import HttpSettings
+from deliverator import HttpClient, HttpSettings
+from deliverator.testing import cli
 from deliverator_customerio import commands
 from deliverator_customerio.emulator import EmulatorClient
 from deliverator_customerio.emulator.cli import command

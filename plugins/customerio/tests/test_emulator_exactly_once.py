@@ -7,27 +7,19 @@ Waits run on a virtual clock, so retries after ``Retry-After`` cost no real time
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-import orjson
 import pytest
 
-from deliverator import FakeClock, HttpClient
-from deliverator.delivery import DeliveryRun, RunOptions
-from deliverator.delivery.sinks import StreamSink
-from deliverator.destination import Destination
-from deliverator.errorhandling import ErrorHandlerConfig, RequestPacer
-from deliverator.http import HttpSettings
-from deliverator.outcomes import read_outcomes
+from deliverator.testing import deliver_events
 from deliverator_customerio import plugin
 from deliverator_customerio.emulator import Emulator, Faults
 
 EVENTS = 240
 
 
-def stream() -> bytes:
-    lines = [
+def stream() -> list[dict[str, Any]]:
+    return [
         {
             "type": "track",
             "userId": f"user-{n % 17}",
@@ -38,25 +30,19 @@ def stream() -> bytes:
         }
         for n in range(EVENTS)
     ]
-    return b"\n".join(orjson.dumps(line) for line in lines) + b"\n"
 
 
-def deliver(emulator: Emulator) -> list[Any]:
-    settings = {"site_id": "site", "api_key": "key", "endpoint": emulator.url}
-    destination = Destination.from_plugins([("customerio", plugin)], settings)
-    clock = FakeClock()
-    results = io.BytesIO()
-    run = DeliveryRun(
-        destination,
-        HttpClient(HttpSettings(read_timeout_s=5.0)),
-        RunOptions(batch_size=20, concurrency=4, linger_s=0.05),
-        StreamSink(results, io.BytesIO()),
-        ErrorHandlerConfig(max_retries=30, max_time=100_000),
-        clock=clock,
-        pacer=RequestPacer(clock),
+def deliver(emulator: Emulator) -> list[dict[str, Any]]:
+    return deliver_events(
+        stream(),
+        plugin,
+        {"site_id": "site", "api_key": "key", "endpoint": emulator.url},
+        error_handler={"max_retries": 30, "max_time": 100_000},
+        batch_size=20,
+        concurrency=4,
+        linger_s=0.05,
+        timeout_s=5.0,
     )
-    run.run(io.BytesIO(stream()))
-    return read_outcomes(results.getvalue())
 
 
 @pytest.mark.parametrize(
@@ -74,8 +60,8 @@ def test_every_event_is_delivered_and_kept_exactly_once_despite_faults(faults: F
         accepted = emulator.accepted()
         received = emulator.received_ids()
     assert len(outcomes) == EVENTS
-    assert {o.outcome for o in outcomes} == {"delivered"}
-    delivered_ids = sorted(o.sent["id"] for o in outcomes if o.sent is not None)
+    assert {o["outcome"] for o in outcomes} == {"delivered"}
+    delivered_ids = sorted(o["sent"]["id"] for o in outcomes if o["sent"] is not None)
     assert sorted(item["id"] for item in accepted) == delivered_ids
     assert len(set(delivered_ids)) == EVENTS
     # The faults really forced re-sends: some ids arrived more than once, yet were kept once.

@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 import pytest
 
-from deliverator import FakeClock, HttpClient, TransportError
-from deliverator.http import HttpSettings
+from deliverator import HttpClient, HttpSettings, TransportError
+from deliverator.testing import FakeClock
 from deliverator_customerio.emulator import Emulator, EmulatorClient, Faults
 
 

@@ -12,9 +12,8 @@ import urllib3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deliverator import HttpClient
-from deliverator.destination import Destination
-from deliverator.http import HttpSettings
+from deliverator import HttpClient, HttpSettings
+from deliverator.testing import Destination
 from deliverator_customerio.emulator import Emulator, EmulatorClient, basic_auth
 
 SITE_ID = "emu-site"

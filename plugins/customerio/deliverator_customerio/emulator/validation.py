@@ -18,7 +18,7 @@ from typing import Any, Final
 import attrs
 import orjson
 
-from deliverator.events import json_kind
+from deliverator import json_kind
 from deliverator_customerio.emulator.limits import (
     MAX_ATTRIBUTES,
     MAX_EVENT_NAME_BYTES,

@@ -66,9 +66,15 @@ class RedisSink:
 
     def add(self, record: SourceRecord, outcome: bytes, dead_letter: bytes | None) -> None:
         """Buffer one entry's outcome (lines as the core builds them, newline included)."""
-        token = record.token
-        entry_id = token if isinstance(token, bytes) else str(token).encode()
-        self._pending.append((entry_id, outcome.rstrip(b"\n"), dead_letter.rstrip(b"\n") if dead_letter else b""))
+        self.add_all([(record, outcome, dead_letter)])
+
+    def add_all(self, outcomes: list[tuple[SourceRecord, bytes, bytes | None]]) -> None:
+        """:meth:`add` for a whole burst (the committer's fast path)."""
+        append = self._pending.append
+        for record, outcome, dead_letter in outcomes:
+            token = record.token
+            entry_id = token if isinstance(token, bytes) else str(token).encode()
+            append((entry_id, outcome.rstrip(b"\n"), dead_letter.rstrip(b"\n") if dead_letter else b""))
 
     def commit(self) -> None:
         """Write and acknowledge everything added since the last commit; :class:`OutputError`

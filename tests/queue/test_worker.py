@@ -13,6 +13,7 @@ import redis
 
 from deliverator.queue.testserver import RedisServer, redis_server_binary
 from deliverator.queue.url import QueueUrl
+from deliverator.testing import ScriptedResponse, ScriptedServer
 from tests.queue.workers import (
     TokenService,
     WorkerProcess,
@@ -223,3 +224,23 @@ def test_a_retry_waiting_longer_than_claim_idle_s_stays_with_its_worker(
     (record,) = outcomes(redis_client, queue_url)
     assert (record["entry_id"], record["outcome"], record["attempts"]) == (entry_id, "delivered", 2)
     assert [token for token, _, _ in service.copies] == ["owner", "owner"]
+
+
+def test_a_rejected_api_key_stops_the_worker_without_dead_lettering_the_queue(
+    tmp_path: Path, example_site: Path, redis_client: redis.Redis, queue_url: QueueUrl
+) -> None:
+    ids = enqueue(redis_client, queue_url, [track(i) for i in range(500)])
+    with ScriptedServer([ScriptedResponse(status=401, body={"error": "bad key"})]) as service:
+        config = write_config(tmp_path / "w.toml", service.url, batch_size=5, concurrency=2)
+        with WorkerProcess(example_site, config, queue_url, "w1") as worker:
+            assert worker.wait(timeout=120) == 1
+    records = outcomes(redis_client, queue_url)
+    sent = {item["id"] for request in service.requests for item in request.json()["items"]}
+    # What was answered 401 is recorded as such; nothing unsent is failed, the rest waits.
+    assert {record["message_id"] for record in records} == sent
+    assert {(record["outcome"], record["status"]) for record in records} == {("failed", 401)}
+    assert len(records) <= 2 * 5  # at most the requests in flight when the first answer came
+    assert pending_on(redis_client, queue_url) | {r["entry_id"] for r in records} <= set(ids)
+    unread = redis_client.xinfo_groups(queue_url.stream)[0]["lag"]
+    assert len(pending_on(redis_client, queue_url)) + unread + len(records) == 500
+    assert "stopped: the destination answered 401" in worker.log

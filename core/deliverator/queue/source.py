@@ -40,6 +40,9 @@ class RedisSource:
 
     resumable = True
     total: int | None = None
+    endless = True
+    """It never runs out: an answer that stops the run (a rejected API key) leaves what was not
+    sent pending instead of failing it (the loop reads this)."""
 
     def __init__(
         self,

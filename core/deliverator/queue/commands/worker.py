@@ -4,7 +4,9 @@ It runs the same loop as ``deliver`` (:class:`deliverator.pipeline.Pipeline`) ov
 consumer group's entries, until SIGTERM or Ctrl-C: then in-flight requests finish, their
 outcomes are recorded, and every entry without an outcome stays pending for another worker
 (released, so that one claims it at once). Exit 0 after such a stop; 1 when Redis failed under
-it (the entries it held stay pending); 2 on a usage or configuration error.
+it (the entries it held stay pending) or an answer stopped it (a rejected API key: what was not
+sent stays pending for a worker with a fixed configuration); 2 on a usage or configuration
+error.
 """
 
 from __future__ import annotations
@@ -94,7 +96,8 @@ def command(config_path: str, queue_url_text: str, consumer: str | None) -> None
         with _stop_on_signals(pipeline):
             summary = pipeline.run(source, sink)
     _report(summary, source, sink)
-    sys.exit(EXIT_FAILURES if summary.input_error or summary.output_error else EXIT_OK)
+    stopped = summary.input_error or summary.output_error or summary.stopped_because
+    sys.exit(EXIT_FAILURES if stopped else EXIT_OK)
 
 
 def _report(summary: Summary, source: RedisSource, sink: RedisSink) -> None:

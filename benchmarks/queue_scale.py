@@ -72,6 +72,19 @@ def _enqueue(server: RedisServer, stream: str, lines: list[bytes]) -> None:
         pipe.execute()
 
 
+def _wait_measured(process: subprocess.Popen[bytes]) -> Any:
+    """Wait for ``process`` and return its resource usage (None if it was reaped already)."""
+    if process.returncode is None:
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        except ChildProcessError:
+            process.wait()
+            return None
+        process.returncode = os.waitstatus_to_exitcode(status)
+        return usage
+    return None
+
+
 def _redis_cpu_s(server: RedisServer) -> float:
     info = server.client.info("cpu")
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
@@ -107,6 +120,10 @@ def run_once(server: RedisServer, lines: list[bytes], workers: int, concurrency:
     ]
     try:
         def joined() -> bool:  # every worker's reader is waiting in XREADGROUP
+            if any(process.poll() is not None for process in processes):
+                logs[0].flush()
+                tails = [(work / f"worker-{n}.log").read_text()[-2000:] for n in range(workers)]
+                raise RuntimeError(f"a worker exited before it started reading: {tails}")
             return sum(1 for c in client.client_list() if c.get("cmd") == "xreadgroup") >= workers
 
         _wait_for(joined, _JOIN_TIMEOUT_S, f"{workers} workers to join the group")
@@ -120,9 +137,7 @@ def run_once(server: RedisServer, lines: list[bytes], workers: int, concurrency:
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
-        usages = [os.wait4(process.pid, 0) for process in processes]
-        for process, (_, status, _) in zip(processes, usages, strict=True):
-            process.returncode = os.waitstatus_to_exitcode(status)
+        usages = [_wait_measured(process) for process in processes]
         codes = [process.returncode for process in processes]
         for log in logs:
             log.close()
@@ -142,7 +157,7 @@ def run_once(server: RedisServer, lines: list[bytes], workers: int, concurrency:
         "sink_requests": stats.requests,
         "sink_cpu_share": round(stats.busiest_core_share, 2),
         "redis_cpu_share": round(redis_cpu / seconds, 2),
-        "worker_cpu_s": [round(usage.ru_utime + usage.ru_stime, 2) for _, _, usage in usages],
+        "worker_cpu_s": [round(usage.ru_utime + usage.ru_stime, 2) for usage in usages if usage is not None],
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
 

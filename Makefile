@@ -15,7 +15,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml $(addsuffix pyproject.toml,$(PLUGINS))
-	$(PIP) install -e . $(addprefix -e ,$(PLUGINS))
+	$(PIP) install -e '.[redis]' $(addprefix -e ,$(PLUGINS))
 	touch $@
 
 $(VENV)/.test-installed: $(VENV)/.installed

@@ -36,7 +36,7 @@ from sink import Mode, Shape, Sink, TlsFiles
 from startup import measure_startup
 
 HERE = Path(__file__).resolve().parent
-STEPS = ("startup", "C", "C'", "A", "A2", "B'", "B", "rss", "retries", "arc")
+STEPS = ("startup", "C", "C'", "A", "A2", "B'", "B", "rss", "retries", "arc", "queue")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -222,6 +222,10 @@ def benchmark(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
         report["retries"] = retry.to_json()
     if "arc" in steps:
         report["arc"] = adaptive_concurrency(args, bench)
+    if "queue" in steps:  # queue mode, 1 vs 2 workers: its own figures (queue_scale.py, also runnable alone)
+        from queue_scale import main as queue_scale
+
+        queue_scale([f"--events={min(n, 100_000)}", f"--concurrency={args.concurrency}"])
     report["runs"] = runs_json(runs)
     report["headline"] = summarise(report, runs)
     render(report, runs, bench.console)

@@ -22,10 +22,11 @@ from deliverator._convert import converter, structure_problems, unknown_keys_mes
 from deliverator._errorhandling import ErrorHandlerConfig, parse_error_handler
 from deliverator._errors import ConfigError, Problem
 from deliverator._http import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_DEADLINE_S
+from deliverator._queue.settings import QueueConfig
 
 _VARIABLE: Final = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SECTIONS: Final = ("destination", "delivery", "error_handler")
+_SECTIONS: Final = ("destination", "delivery", "error_handler", "queue")
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
@@ -134,6 +135,7 @@ class Config:
     destination: DestinationSection
     delivery: DeliveryConfig = attrs.field(factory=DeliveryConfig)
     error_handler: ErrorHandlerConfig = attrs.field(factory=ErrorHandlerConfig)
+    queue: QueueConfig = attrs.field(factory=QueueConfig)
 
 
 SettingsCheck = Callable[[DestinationSection], list[Problem]]
@@ -180,6 +182,8 @@ def parse_config(
         problems += found
     delivery, found = structure_problems(table.get("delivery", {}), DeliveryConfig, "delivery")
     problems += found
+    queue, found = structure_problems(table.get("queue", {}), QueueConfig, "queue")
+    problems += found
     error_handler: ErrorHandlerConfig | None = None
     try:
         error_handler = parse_error_handler(table.get("error_handler"), "error_handler")
@@ -189,8 +193,8 @@ def parse_config(
         problems += settings_check(destination)
     if problems:
         raise ConfigError.of(problems)
-    assert destination is not None and delivery is not None and error_handler is not None
-    return Config(destination=destination, delivery=delivery, error_handler=error_handler)
+    assert destination is not None and delivery is not None and error_handler is not None and queue is not None
+    return Config(destination=destination, delivery=delivery, error_handler=error_handler, queue=queue)
 
 
 def interpolate(value: Any, environ: Mapping[str, str], where: str, problems: list[Problem] | None = None) -> Any:

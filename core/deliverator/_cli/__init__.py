@@ -23,6 +23,9 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "install": ("deliverator._cli.install", "Install packages (destinations) into deliverator's own environment."),
     "uninstall": ("deliverator._cli.uninstall", "Uninstall packages from deliverator's own environment."),
     "report": ("deliverator._cli.report", "Summarise a results file: outcomes, errors with samples, attempts."),
+    "enqueue": ("deliverator._queue.commands.enqueue", "Queue mode: add each record of a JSONL file to a stream."),
+    "worker": ("deliverator._queue.commands.worker", "Queue mode: deliver a stream's events as one of N workers."),
+    "outcomes": ("deliverator._queue.commands.outcomes", "Queue mode: print outcome or dead-letter records (JSONL)."),
 }
 
 

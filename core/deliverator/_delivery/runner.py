@@ -578,6 +578,11 @@ class DeliveryRun:
         reason = f"the destination answered {failure.status} {failure.errortype.value}: {failure.errormessage}"
         self.summary.stopped_because = reason
         deadline = self._clock.monotonic() + self._options.cancel_grace_s
+        if getattr(self._source, "endless", False):
+            # A queue never runs out: failing everything unsent would dead-letter the whole
+            # stream for one bad API key. What was answered is recorded; the rest stays pending.
+            self._begin_stop(Stop(kind=StopKind.RELEASE, deadline=deadline, cancelled=False))
+            return
         self._begin_stop(Stop.fatal(deadline, failure.status, failure.errortype.value, reason))
 
     def _unfinish_batcher(self) -> None:

@@ -119,6 +119,7 @@ class Pipeline:
                 count = process_count(self.config.delivery, files.input.stat().st_size, available_cpus())
             if count > 1:
                 assert files.input is not None
+                announce(f"delivering with {count} processes (delivery.processes)")
                 summary = self._run_sharded(ShardedRun(
                     self.config, files.input, opened, count, clock=self._clock, progress=self._progress
                 ))

@@ -129,7 +129,8 @@ def run(conn: Connection) -> int:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m deliverator._delivery.shard_process CONNECTION_FD LIFELINE_FD``."""
+    """``python -m deliverator._delivery.shard_process CONNECTION_FD LIFELINE_FD INPUT``
+    (``INPUT`` only names the run for ``ps``)."""
     connection, lifeline = int(argv[1]), int(argv[2])
     _watch_parent(lifeline)
     with Connection(connection) as conn:

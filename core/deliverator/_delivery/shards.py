@@ -160,7 +160,8 @@ class ShardedRun:
         ours, theirs = socket.socketpair()
         try:
             popen = subprocess.Popen(
-                [sys.executable, "-m", _MODULE, str(theirs.fileno()), str(lifeline)],
+                # The input's path is there for ``ps``: the process gets its task over the socket.
+                [sys.executable, "-m", _MODULE, str(theirs.fileno()), str(lifeline), str(self._input)],
                 pass_fds=(theirs.fileno(), lifeline),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,

@@ -127,6 +127,13 @@ class ShardedRun:
             os.close(lifeline_read)
             lifeline_read = -1
             self._loop()
+        except BaseException:
+            # A second Ctrl-C (KeyboardInterrupt) stops at once: what the processes had in
+            # flight has no outcome, and the journal keeps it pending.
+            for process in self._processes:
+                with contextlib.suppress(OSError):
+                    process.popen.kill()
+            raise
         finally:
             for process in self._processes:
                 process.stop()

@@ -64,7 +64,8 @@ class Service:
 
 def _config(folder: Path, url: str, processes: int | str) -> Path:
     text = CONFIG.format(url=url).replace("batch_size = 5", f"batch_size = {BATCH}")
-    text = text.replace("concurrency = 2", f"concurrency = {CONCURRENCY}\nprocesses = {orjson.dumps(processes).decode()}")
+    processes_value = orjson.dumps(processes).decode()
+    text = text.replace("concurrency = 2", f"concurrency = {CONCURRENCY}\nprocesses = {processes_value}")
     return write_config(folder, url, text=text)
 
 

@@ -155,11 +155,18 @@ class Bench:
 
     def repeated(self, what: str, run: Callable[[], RunResult]) -> list[RunResult]:
         """Run ``repeat`` times and keep every run (the report gives min / median / max)."""
-        results: list[RunResult] = []
+        return self.alternated({"": (what, run)})[""]
+
+    def alternated(self, runners: dict[str, tuple[str, Callable[[], RunResult]]]) -> dict[str, list[RunResult]]:
+        """Run each of ``runners`` (key: (what, run)) ``repeat`` times, taking turns (A, A1, A,
+        A1, ...): a change in the shared machine's load then falls on both alike, which matters
+        for figures compared with each other as closely as A's and A1's CPU per event."""
+        results: dict[str, list[RunResult]] = {key: [] for key in runners}
         for attempt in range(self.args.repeat):
-            label = what if self.args.repeat == 1 else f"{what} (run {attempt + 1}/{self.args.repeat})"
-            with self.step(label):
-                results.append(run())
+            for key, (what, run) in runners.items():
+                label = what if self.args.repeat == 1 else f"{what} (run {attempt + 1}/{self.args.repeat})"
+                with self.step(label):
+                    results[key].append(run())
         return results
 
 
@@ -194,24 +201,26 @@ def benchmark(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
         runs["C'"] = bench.repeated("C': straight-line script", lambda: run_c_prime(
             events, n, sink=bench.sink(), work_dir=bench.work, concurrency=args.concurrency,
             ca_bundle=bench.ca_bundle))
+    a_runners: dict[str, tuple[str, Callable[[], RunResult]]] = {}
     if events is not None and "A" in steps:
-        runs["A"] = bench.repeated("A: deliverator deliver", lambda: run_a(
+        a_runners["A"] = ("A: deliverator deliver", lambda: run_a(
             events, n, work_dir=bench.work, sink=bench.sink(), concurrency=args.concurrency,
             ca_bundle=bench.ca_bundle))
-        if "C'" in runs:
-            from verify import differing_items
-
-            differ = differing_items(bench.work / "a.results.jsonl", bench.work / "c-prime.results.jsonl")
-            report["same_items_as_c_prime"] = {"checked": min(n, 5_000), "differing": len(differ),
-                                               "first_differing": differ[:5]}
     if events is not None and "A1" in steps:
         unsupported = bench.processes_unsupported
         if unsupported is None:
-            runs["A1"] = bench.repeated("A1: deliverator deliver, processes = 1", lambda: run_a(
+            a_runners["A1"] = ("A1: deliverator deliver, processes = 1", lambda: run_a(
                 events, n, work_dir=bench.work, sink=bench.sink(), concurrency=args.concurrency,
                 ca_bundle=bench.ca_bundle, tag="a1", key="A1", processes=1))
         else:
             report.setdefault("skipped", {})["A1"] = f"[delivery] processes not supported: {unsupported}"
+    runs.update(bench.alternated(a_runners))
+    if "A" in runs and "C'" in runs:
+        from verify import differing_items
+
+        differ = differing_items(bench.work / "a.results.jsonl", bench.work / "c-prime.results.jsonl")
+        report["same_items_as_c_prime"] = {"checked": min(n, 5_000), "differing": len(differ),
+                                           "first_differing": differ[:5]}
     if events is not None and "A2" in steps:
         one_process = bench.processes_unsupported is None
         runs["Ax2"] = bench.repeated("A x 2: two deliverator processes, half the events each", lambda: run_a_sharded(

@@ -143,7 +143,7 @@ def test_run_result_json_has_rate_and_cpu_per_100k() -> None:
 
 def test_charts_are_written_as_png_files(tmp_path: Path) -> None:
     charts = pytest.importorskip("charts", reason="matplotlib is a bench-only dependency (make bench installs it)")
-    runs = {key: {"events_per_s": {"min": 90.0, "median": 100.0, "max": 120.0}} for key in ("A", "B'", "C'")}
+    runs = {key: {"events_per_s": {"min": 90.0, "median": 100.0, "max": 120.0}} for key in ("A", "A1", "B'", "C'")}
     arc = {"rate_limited": {"shape": {"rate": 200.0, "latency_s": 0.1}, "samples": [[0.05, 1], [0.1, 2]]},
            "knee": {"shape": {"workers": 8, "service_s": 0.05}, "samples": [[0.05, 1], [0.1, 2]]}}
     written = [charts.throughput_chart(runs, tmp_path / "t.png", "title"), charts.limit_chart(arc, tmp_path / "l.png")]

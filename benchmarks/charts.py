@@ -17,8 +17,9 @@ import matplotlib.pyplot as plt  # the backend must be chosen first
 def throughput_chart(runs: dict[str, Any], path: Path, title: str) -> Path:
     """Median events/s per runner, with a bar from min to max. C (the zero-work baseline, ten
     times faster) and B (one request per event, fifty times slower) are left out: on one
-    linear scale they would flatten the runners worth comparing."""
-    keys = [key for key in ("A", "Ax2", "C'", "B'", "B'x4") if key in runs]
+    linear scale they would flatten the runners worth comparing. A (deliverator's defaults) and
+    A1 (``processes = 1``) stand side by side."""
+    keys = [key for key in ("A", "A1", "Ax2", "C'", "B'", "B'x4") if key in runs]
     medians = [runs[key]["events_per_s"]["median"] for key in keys]
     low = [m - runs[key]["events_per_s"]["min"] for key, m in zip(keys, medians, strict=True)]
     high = [runs[key]["events_per_s"]["max"] - m for key, m in zip(keys, medians, strict=True)]

@@ -50,7 +50,7 @@ def run_b(events_path: Path, count: int, *, sink: Sink, work_dir: Path) -> RunRe
     return RunResult(
         key="B", label="official client, 1 req/event", events=int(result["events"]),
         seconds=float(result["seconds"]), timed="the sending loop (start-up and reading excluded)",
-        cpu_s=usage.cpu_s, max_rss_mb=usage.max_rss_mb, sink=stats,
+        sink=stats, **RunResult.usage_figures(usage),
         checks={"failures": result["failures"], "sink_routes": dict(stats.routes)},
     )
 
@@ -78,7 +78,7 @@ def run_b_prime(events_path: Path, events: int, *, sink: Sink, work_dir: Path, t
         key=key, label=f"official client batch(), {threads} thread{'s' if threads > 1 else ''}",
         events=events, seconds=usage.wall_s,
         timed="whole process: start-up, read, map, send (no outcome records)",
-        cpu_s=usage.cpu_s, max_rss_mb=usage.max_rss_mb, sink=stats,
+        sink=stats, **RunResult.usage_figures(usage),
         checks={"requests": result["requests"], "sink_routes": dict(stats.routes)},
     )
 
@@ -99,7 +99,7 @@ def run_c_prime(
     return RunResult(
         key="C'", label="straight-line script", events=events, seconds=usage.wall_s,
         timed="whole process: start-up, read, build, send, write outcomes",
-        cpu_s=usage.cpu_s, max_rss_mb=usage.max_rss_mb, sink=stats,
+        sink=stats, **RunResult.usage_figures(usage),
         checks={"outcomes": dict(outcomes)},
     )
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import attrs
 
+from measure import ProcessUsage
 from sink import SinkStats
 
 
@@ -22,8 +23,19 @@ class RunResult:
     timed: str
     cpu_s: float | None = None
     max_rss_mb: float | None = None
+    """Peak RSS of the run: of all its processes together when it had more than one."""
+    largest_process_rss_mb: float | None = None
+    """Peak RSS of its largest single process (``wait4``'s exact figure)."""
+    processes: int | None = None
+    """How many processes the run had (the measured one and its descendants)."""
     sink: SinkStats | None = None
     checks: dict[str, Any] = attrs.field(factory=dict)
+
+    @staticmethod
+    def usage_figures(usage: ProcessUsage) -> dict[str, Any]:
+        """The keyword arguments a measured process gives: CPU, the peaks, the process count."""
+        return {"cpu_s": usage.cpu_s, "max_rss_mb": usage.max_rss_mb,
+                "largest_process_rss_mb": usage.largest_process_rss_mb, "processes": usage.processes}
 
     @property
     def events_per_s(self) -> float:
@@ -56,6 +68,8 @@ class RunResult:
             "cpu_s": None if self.cpu_s is None else round(self.cpu_s, 3),
             "cpu_s_per_100k": _round(self.cpu_s_per_100k),
             "max_rss_mb": _round(self.max_rss_mb),
+            "largest_process_rss_mb": _round(self.largest_process_rss_mb),
+            "processes": self.processes,
             "sink_cpu_share": _round(self.sink_cpu_share),
             "checks": self.checks,
         }

@@ -18,14 +18,16 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from arc import fast_sink, knee, rate_limited
 from certs import make_tls_files
-from deliverator_job import deliverator_command, run_a, run_a_sharded
+from deliverator_job import deliverator_command, processes_key_unsupported, run_a, run_a_sharded
 from events import write_events
 from jobs import run_b, run_b_prime, run_c, run_c_prime
 from profiling import format_hot_spots, profile_a
@@ -36,7 +38,7 @@ from sink import Mode, Shape, Sink, TlsFiles
 from startup import measure_startup
 
 HERE = Path(__file__).resolve().parent
-STEPS = ("startup", "C", "C'", "A", "A2", "B'", "B", "rss", "retries", "arc", "queue")
+STEPS = ("startup", "C", "C'", "A", "A1", "A2", "B'", "B", "rss", "retries", "arc", "queue")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -113,6 +115,16 @@ class Bench:
         self.tls: TlsFiles = make_tls_files(work / "tls")
         self.inputs: dict[int, Path] = {}
 
+    @cached_property
+    def processes_unsupported(self) -> str | None:
+        """None if the installed deliverator takes ``[delivery] processes``, else why not
+        (asked once: A1 and A x 2 both need to know)."""
+        reason = processes_key_unsupported(self.work, self.sink(), self.ca_bundle)
+        if reason is not None:
+            why = escape(f"this deliverator has no [delivery] processes key ({reason})")
+            self.console.print(f"[yellow]note:[/yellow] {why}: A1 is skipped and A x 2 runs with its defaults")
+        return reason
+
     @property
     def ca_bundle(self) -> Path | None:
         """What A, C' and C are told to trust (None over plain HTTP)."""
@@ -143,11 +155,18 @@ class Bench:
 
     def repeated(self, what: str, run: Callable[[], RunResult]) -> list[RunResult]:
         """Run ``repeat`` times and keep every run (the report gives min / median / max)."""
-        results: list[RunResult] = []
+        return self.alternated({"": (what, run)})[""]
+
+    def alternated(self, runners: dict[str, tuple[str, Callable[[], RunResult]]]) -> dict[str, list[RunResult]]:
+        """Run each of ``runners`` (key: (what, run)) ``repeat`` times, taking turns (A, A1, A,
+        A1, ...): a change in the shared machine's load then falls on both alike, which matters
+        for figures compared with each other as closely as A's and A1's CPU per event."""
+        results: dict[str, list[RunResult]] = {key: [] for key in runners}
         for attempt in range(self.args.repeat):
-            label = what if self.args.repeat == 1 else f"{what} (run {attempt + 1}/{self.args.repeat})"
-            with self.step(label):
-                results.append(run())
+            for key, (what, run) in runners.items():
+                label = what if self.args.repeat == 1 else f"{what} (run {attempt + 1}/{self.args.repeat})"
+                with self.step(label):
+                    results[key].append(run())
         return results
 
 
@@ -170,8 +189,10 @@ def benchmark(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
         with bench.step(f"start-up, best of {args.startup_runs}"):
             startup = measure_startup(deliverator, runs=args.startup_runs)
         report["startup"] = {"help_s": round(startup.help_s, 4),
-                             "destinations_s": round(startup.destinations_s, 4), "runs": startup.runs}
-    events = bench.events_file(n) if steps & {"C", "C'", "A", "A2", "B'", "B"} else None
+                             "destinations_s": round(startup.destinations_s, 4), "runs": startup.runs,
+                             "help_s_spread": startup.help.to_json(),
+                             "destinations_s_spread": startup.destinations.to_json()}
+    events = bench.events_file(n) if steps & {"C", "C'", "A", "A1", "A2", "B'", "B"} else None
     if events is not None and "C" in steps:
         runs["C"] = bench.repeated("C: zero-work baseline", lambda: run_c(
             events, sink=bench.sink(), work_dir=bench.work, concurrency=args.concurrency,
@@ -180,20 +201,31 @@ def benchmark(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
         runs["C'"] = bench.repeated("C': straight-line script", lambda: run_c_prime(
             events, n, sink=bench.sink(), work_dir=bench.work, concurrency=args.concurrency,
             ca_bundle=bench.ca_bundle))
+    a_runners: dict[str, tuple[str, Callable[[], RunResult]]] = {}
     if events is not None and "A" in steps:
-        runs["A"] = bench.repeated("A: deliverator deliver", lambda: run_a(
+        a_runners["A"] = ("A: deliverator deliver", lambda: run_a(
             events, n, work_dir=bench.work, sink=bench.sink(), concurrency=args.concurrency,
             ca_bundle=bench.ca_bundle))
-        if "C'" in runs:
-            from verify import differing_items
+    if events is not None and "A1" in steps:
+        unsupported = bench.processes_unsupported
+        if unsupported is None:
+            a_runners["A1"] = ("A1: deliverator deliver, processes = 1", lambda: run_a(
+                events, n, work_dir=bench.work, sink=bench.sink(), concurrency=args.concurrency,
+                ca_bundle=bench.ca_bundle, tag="a1", key="A1", processes=1))
+        else:
+            report.setdefault("skipped", {})["A1"] = f"[delivery] processes not supported: {unsupported}"
+    runs.update(bench.alternated(a_runners))
+    if "A" in runs and "C'" in runs:
+        from verify import differing_items
 
-            differ = differing_items(bench.work / "a.results.jsonl", bench.work / "c-prime.results.jsonl")
-            report["same_items_as_c_prime"] = {"checked": min(n, 5_000), "differing": len(differ),
-                                               "first_differing": differ[:5]}
+        differ = differing_items(bench.work / "a.results.jsonl", bench.work / "c-prime.results.jsonl")
+        report["same_items_as_c_prime"] = {"checked": min(n, 5_000), "differing": len(differ),
+                                           "first_differing": differ[:5]}
     if events is not None and "A2" in steps:
+        one_process = bench.processes_unsupported is None
         runs["Ax2"] = bench.repeated("A x 2: two deliverator processes, half the events each", lambda: run_a_sharded(
             events, n, shards=2, work_dir=bench.work, sink=bench.sink(), concurrency=args.concurrency,
-            ca_bundle=bench.ca_bundle))
+            ca_bundle=bench.ca_bundle, one_process=one_process))
     if events is not None and "B'" in steps:
         for threads in (1, 4):
             key = "B'" if threads == 1 else f"B'x{threads}"

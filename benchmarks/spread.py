@@ -57,7 +57,12 @@ def ratio(numerator: Sequence[RunResult] | None, denominator: Sequence[RunResult
     (slowest over fastest, fastest over slowest)."""
     if not numerator or not denominator:
         return None
-    top, bottom = rates(numerator), rates(denominator)
+    return divided(rates(numerator), rates(denominator))
+
+
+def divided(top: Spread, bottom: Spread) -> Spread | None:
+    """``top / bottom`` as a spread: median over median, lowest over highest, highest over
+    lowest (None when the bottom can be 0)."""
     if bottom.low <= 0:
         return None
     return Spread(top.low / bottom.high, top.median / bottom.median, top.high / bottom.low)

@@ -1,6 +1,6 @@
 """Start-up time of the command line: how long ``deliverator --help`` and ``deliverator
 destinations`` take, best of a few runs (the best run is the one least disturbed by the rest
-of the machine)."""
+of the machine), with the median and the slowest beside it."""
 
 from __future__ import annotations
 
@@ -9,23 +9,34 @@ from pathlib import Path
 
 import attrs
 
-from measure import best_wall_time
+from measure import wall_times
+from spread import Spread
 
 
 @attrs.frozen(kw_only=True)
 class StartupTimes:
-    """Best wall time, in seconds, of each command."""
+    """Wall times, in seconds, of each command: every run's, and the best."""
 
-    help_s: float
-    destinations_s: float
+    help: Spread
+    destinations: Spread
     runs: int
+
+    @property
+    def help_s(self) -> float:
+        """The best ``--help`` run."""
+        return self.help.low
+
+    @property
+    def destinations_s(self) -> float:
+        """The best ``destinations`` run."""
+        return self.destinations.low
 
 
 def measure_startup(deliverator: Path, runs: int = 5) -> StartupTimes:
-    """Time both commands ``runs`` times each and keep the best."""
+    """Time both commands ``runs`` times each."""
     env = {**os.environ, "NO_COLOR": "1"}
     return StartupTimes(
-        help_s=best_wall_time([str(deliverator), "--help"], runs=runs, env=env),
-        destinations_s=best_wall_time([str(deliverator), "destinations"], runs=runs, env=env),
+        help=Spread.of(wall_times([str(deliverator), "--help"], runs=runs, env=env)),
+        destinations=Spread.of(wall_times([str(deliverator), "destinations"], runs=runs, env=env)),
         runs=runs,
     )

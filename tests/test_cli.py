@@ -151,6 +151,8 @@ CONFIG_ERRORS = [
     ('[destination]\nname = "example"\n[delivery]\nbatchsize = 3\n', "delivery: unknown key 'batchsize'"),
     ('[destination]\nname = "example"\n[delivery]\nconcurrency = 0\n', "delivery.concurrency: must be greater than 0"),
     ('[destination]\nname = "example"\n[delivery]\ntimeout_s = "soon"\n', "delivery.timeout_s: expected a number"),
+    ('[destination]\nname = "example"\n[delivery]\nprocesses = 0\n', "delivery.processes: must be greater than 0"),
+    ('[destination]\nname = "example"\n[delivery]\nprocesses = "many"\n', 'expected a whole number or "auto"'),
     ('[destination]\nname = "example"\n[error_handler]\nmax_retriez = 3\n', "max_retriez"),
     ('[destination]\nname = "example"\n[error_handler]\nbackoff_strategies = [{ type = "fibonacci" }]\n', "fibonacci"),
 ]

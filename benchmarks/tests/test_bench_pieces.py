@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deliverator_job import summary_counts, toml_value, write_config
+from deliverator_job import customerio_config, summary_counts, toml_value, unsupported_reason, write_config
 from profiling import format_hot_spots, read_collapsed
-from report import runs_json, summarise, write_json
+from report import runs_json, summarise, target_rows, write_json
 from results import RunResult
 from spread import Spread, ratio
 from verify import differing_items, tally_outcomes
@@ -83,9 +83,11 @@ def test_hot_spots_merge_lines_of_one_function_and_count_self_and_total(tmp_path
     assert "60.0%" in format_hot_spots(spots, top=3)
 
 
-def _run(key: str, events: int, seconds: float, rss: float | None = None) -> RunResult:
-    return RunResult(key=key, label=key, events=events, seconds=seconds, timed="t", cpu_s=seconds,
-                     max_rss_mb=rss)
+def _run(key: str, events: int, seconds: float, rss: float | None = None, *, cpu_s: float | None = None,
+         largest: float | None = None, processes: int | None = None) -> RunResult:
+    return RunResult(key=key, label=key, events=events, seconds=seconds, timed="t",
+                     cpu_s=seconds if cpu_s is None else cpu_s, max_rss_mb=rss,
+                     largest_process_rss_mb=largest, processes=processes)
 
 
 def test_ratios_compare_event_rates_not_times() -> None:
@@ -141,9 +143,59 @@ def test_run_result_json_has_rate_and_cpu_per_100k() -> None:
 
 def test_charts_are_written_as_png_files(tmp_path: Path) -> None:
     charts = pytest.importorskip("charts", reason="matplotlib is a bench-only dependency (make bench installs it)")
-    runs = {key: {"events_per_s": {"min": 90.0, "median": 100.0, "max": 120.0}} for key in ("A", "B'", "C'")}
+    runs = {key: {"events_per_s": {"min": 90.0, "median": 100.0, "max": 120.0}} for key in ("A", "A1", "B'", "C'")}
     arc = {"rate_limited": {"shape": {"rate": 200.0, "latency_s": 0.1}, "samples": [[0.05, 1], [0.1, 2]]},
            "knee": {"shape": {"workers": 8, "service_s": 0.05}, "samples": [[0.05, 1], [0.1, 2]]}}
     written = [charts.throughput_chart(runs, tmp_path / "t.png", "title"), charts.limit_chart(arc, tmp_path / "l.png")]
     for path in written:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_processes_key_is_written_only_when_asked(tmp_path: Path) -> None:
+    plain = tomllib.loads(customerio_config(tmp_path / "a.toml", "https://127.0.0.1:1", concurrency=4,
+                                            ca_bundle=None).read_text())
+    one = tomllib.loads(customerio_config(tmp_path / "a1.toml", "https://127.0.0.1:1", concurrency=4,
+                                          ca_bundle=None, processes=1).read_text())
+    assert "processes" not in plain["delivery"]
+    assert one["delivery"] == {"concurrency": 4, "processes": 1}
+
+
+def test_check_accepting_the_config_means_the_processes_key_is_supported() -> None:
+    assert unsupported_reason(0, "configuration OK") is None
+    assert unsupported_reason(1, "configuration OK: destination 'customerio'\ncredentials FAILED: ...") is None
+
+
+def test_a_config_error_naming_processes_means_it_is_not_supported() -> None:
+    output = ("deliverator: error: configuration: delivery: unknown key 'processes'; expected one of: "
+              "batch_size, concurrency\n")
+    assert unsupported_reason(2, output) == "deliverator: error: configuration: delivery: unknown key 'processes'"
+
+
+def test_any_other_config_error_is_the_benchmarks_fault_and_says_so() -> None:
+    with pytest.raises(RuntimeError, match=r"exit 2.*site_id"):
+        unsupported_reason(2, "error: [destination.settings]: site_id is required")
+
+
+def test_headline_has_a1_ratios_and_cpu_per_event_against_one_process() -> None:
+    runs = {"A": [_run("A", 100, 1.0, cpu_s=1.1)], "A1": [_run("A1", 100, 2.0, cpu_s=1.0)],
+            "B'": [_run("B'", 100, 4.0)], "C'": [_run("C'", 100, 2.5)]}
+    headline = summarise({}, runs)
+    assert headline["A/B'"]["median"] == pytest.approx(4.0)
+    assert headline["A1/B'"]["median"] == pytest.approx(2.0)
+    assert headline["A1/C'"]["median"] == pytest.approx(1.25)
+    assert headline["A/A1"]["median"] == pytest.approx(2.0)
+    assert headline["A_cpu/A1_cpu"]["median"] == pytest.approx(1.1)
+
+
+def test_peak_rss_rows_say_how_many_processes_were_summed() -> None:
+    runs = {"A": [_run("A", 100, 1.0, rss=120.0, largest=50.0, processes=3)],
+            "A10": [_run("A10", 1000, 10.0, rss=130.0, largest=52.0, processes=3)],
+            "A1": [_run("A1", 100, 2.0, rss=70.0, largest=70.0, processes=1)]}
+    report = {"setup": {"events": 100, "rss_events": 1000}, "headline": summarise({}, runs)}
+    rows = {name: (value, target, ok) for name, value, target, ok in target_rows(report)}
+    assert rows["A peak RSS, N, all 3 processes"] == ("120.0 MB", "<= 150 MB", True)
+    assert rows["A largest single process, N"] == ("50.0 MB", "", None)
+    assert rows["A1 peak RSS, N, one process"] == ("70.0 MB", "", None)
+    assert rows["A peak RSS, 10 x N, all 3 processes"] == ("130.0 MB", "", None)
+    assert rows["A RSS growth N -> 10 x N"][0] == "+8.3 %"
+    assert rows["A CPU / A1 CPU (per event)"][1:] == ("<= 1.00", True)

@@ -81,6 +81,26 @@ def _structure_concurrency(value: Any, _: type) -> Concurrency:
 
 converter.register_structure_hook(Concurrency, _structure_concurrency)
 
+Processes = int | Literal["auto"]
+
+
+def _processes(instance: object, attribute: attrs.Attribute[Any], value: Processes) -> None:
+    if value == "auto":
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f'{attribute.name} must be a whole number or "auto", got {value!r}')
+    _positive(instance, attribute, value)
+    _at_most(64)(instance, attribute, value)
+
+
+def _structure_processes(value: Any, _: type) -> Processes:
+    if value == "auto" or (isinstance(value, int) and not isinstance(value, bool)):
+        return value  # type: ignore[no-any-return]  # checked just above: "auto" or a whole number
+    raise TypeError(f'expected a whole number or "auto", got {value!r}')
+
+
+converter.register_structure_hook(Processes, _structure_processes)
+
 
 @attrs.frozen(kw_only=True)
 class DestinationSection:
@@ -113,6 +133,10 @@ class DeliveryConfig:
     max_response_bytes: int = attrs.field(default=DEFAULT_MAX_RESPONSE_BYTES, validator=_positive)
     max_line_bytes: int = attrs.field(default=4 * 1024 * 1024, validator=_positive)
     cancel_grace_s: float = attrs.field(default=15.0, validator=_non_negative)
+    processes: Processes = attrs.field(default="auto", validator=_processes)
+    """Delivery processes for a file run (file in, results file out): ``"auto"`` (the
+    machine's cores, for an input big enough to repay starting them) or a number; 1 keeps the
+    whole run in one process (see ``deliverator._delivery.shards``)."""
 
     @property
     def adaptive(self) -> bool:

@@ -27,6 +27,8 @@ from deliverator._clock import Clock, RealClock
 from deliverator._config import Config
 from deliverator._delivery.filerun import RunFiles, default_files, open_files
 from deliverator._delivery.runner import DeliveryRun, ProgressCallback, RunOptions
+from deliverator._delivery.sharding import available_cpus, process_count
+from deliverator._delivery.shards import ShardedRun
 from deliverator._delivery.sources import OutcomeSink, Source
 from deliverator._delivery.summary import Summary
 from deliverator._session import batch_size, http_client, load_checked_config, open_session, request_pacer
@@ -74,7 +76,7 @@ class Pipeline:
         self._pacer = request_pacer(self.config, self._clock)
         self._progress = progress
         self._lock = threading.Lock()
-        self._run: DeliveryRun | None = None
+        self._run: DeliveryRun | ShardedRun | None = None
         self._cancelled = False
 
     def run(self, source: Source | IO[bytes], sink: OutcomeSink, *, summary: Summary | None = None) -> Summary:
@@ -112,9 +114,31 @@ class Pipeline:
         with open_files(
             files, max_line_bytes=self.options.max_line_bytes, restart=restart, announce=announce
         ) as opened:
-            summary = self.run(opened.source, opened.sink, summary=opened.summary)
+            count = 1
+            if opened.resumable and files.input is not None:
+                count = process_count(self.config.delivery, files.input.stat().st_size, available_cpus())
+            if count > 1:
+                assert files.input is not None
+                announce(f"delivering with {count} processes (delivery.processes)")
+                summary = self._run_sharded(ShardedRun(
+                    self.config, files.input, opened, count, clock=self._clock, progress=self._progress
+                ))
+            else:
+                summary = self.run(opened.source, opened.sink, summary=opened.summary)
             summary.resumable = opened.resumable and summary.interrupted
             return summary
+
+    def _run_sharded(self, run: ShardedRun) -> Summary:
+        """A file run over several delivery processes (``[delivery] processes``)."""
+        with self._lock:
+            self._run = run
+            if self._cancelled:
+                run.cancel()
+        try:
+            return run.run()
+        finally:
+            with self._lock:
+                self._run = None
 
     def cancel(self) -> None:
         """Stop the current run (and any started later): in-flight requests finish, events

@@ -66,6 +66,12 @@ def config_warnings(config: Config, spec: DestinationSpec) -> list[str]:
             f"delivery.batch_size {wanted} is over {spec.name}'s limit of {spec.max_batch_items} items "
             f"per request; using {spec.max_batch_items}"
         )
+    delivery = config.delivery
+    if delivery.max_requests_per_second is not None and delivery.processes not in ("auto", 1):
+        warnings.append(
+            f"delivery.processes {delivery.processes} is not used: a run paced by "
+            "delivery.max_requests_per_second runs in one process"
+        )
     handler = config.error_handler
     if handler.max_retries == 0 and handler.backoff_strategies:
         warnings.append("error_handler.backoff_strategies are never used: error_handler.max_retries is 0")

@@ -77,6 +77,8 @@ def _report(summary: Summary, results: Path | None, dead_letters: Path | None) -
         then = " (the same command resumes once that is fixed)" if summary.resumable else ""
         click.echo(f"deliverator: error: {summary.output_error}; stopped sending{then}", err=True)
         return EXIT_OUTPUT
+    if summary.process_error is not None:
+        click.echo(f"deliverator: error: {summary.process_error}; the run stopped", err=True)
     for line in summary.lines([("outcomes", results), ("dead letters", dead_letters)]):
         click.echo(line, file=out)
     if summary.resumable:

@@ -7,7 +7,6 @@ cannot drift apart.
 
 from __future__ import annotations
 
-import gc
 import signal
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -20,6 +19,7 @@ from deliverator._cli.progress import ProgressDisplay
 from deliverator._config import Config
 from deliverator._delivery import Summary
 from deliverator._delivery.filerun import RunFiles, RunFilesError, check_distinct, default_files
+from deliverator._gcpolicy import fewer_collections
 from deliverator._pipeline import Pipeline
 
 DeliveryFiles = RunFiles
@@ -49,23 +49,6 @@ def _cancel_on_signals(pipeline: Pipeline, resumable: bool, quiet: bool = False)
             signal.signal(sig, old)
 
 
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Run the garbage collector's youngest generation less often during a delivery.
-
-    Thousands of payloads are alive at any moment (queued, in flight, awaiting their outcome),
-    and with the default threshold of 700 allocations the collector rescans them several
-    thousand times a second. The hot path builds no reference cycles, so collecting every
-    50,000 allocations loses nothing and saves a measured 10-15 % of the run's CPU time.
-    """
-    previous = gc.get_threshold()
-    gc.set_threshold(50_000, previous[1], previous[2])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*previous)
-
-
 def deliver(
     config: Config, files: RunFiles, show_progress: bool, label: str = "delivering", *, restart: bool = False
 ) -> Summary:
@@ -79,7 +62,7 @@ def deliver(
         for message in pipeline.warnings:
             warn(message)
         stack.enter_context(_cancel_on_signals(pipeline, files.journal is not None, quiet=display.live))
-        stack.enter_context(_fewer_collections())
+        stack.enter_context(fewer_collections())
         try:
             summary = pipeline.deliver_files(files, restart=restart, announce=_inform)
         except RunFilesError as exc:

@@ -131,6 +131,8 @@ class OpenedRun:
     summary: Summary
     resumable: bool
     """Stopping leaves a journal, and the same command resumes."""
+    done: set[int] = attrs.field(factory=set)
+    """The records an interrupted run already gave an outcome (the source skips them)."""
 
 
 @contextmanager
@@ -180,7 +182,7 @@ def open_files(
             raise RunFilesError(f"{exc}; run with --restart to start over") from None
         summary.resumed = len(done)
         source = StreamSource(stream, max_line_bytes, resumable=True, done=done)
-        yield OpenedRun(source, journaled, summary, resumable=True)
+        yield OpenedRun(source, journaled, summary, resumable=True, done=done)
 
 
 def _journal(

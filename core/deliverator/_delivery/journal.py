@@ -70,9 +70,11 @@ class InputFingerprint:
         return cls(size, digest.hexdigest())
 
 
-def _ranges(indices: list[int]) -> list[tuple[int, int]]:
+def index_ranges(indices: list[int]) -> list[tuple[int, int]]:
     """Sorted indices as inclusive (first, last) runs: a file run's outcomes come mostly in
     order, so a burst of thousands is usually a handful of rows."""
+    if not indices:
+        return []
     indices.sort()
     runs: list[tuple[int, int]] = []
     first = last = indices[0]
@@ -157,7 +159,7 @@ class Journal:
         """Record, in one transaction, that ``indices`` have outcomes and the files' lengths."""
         self._db.execute(
             "INSERT INTO commits (ranges, results_length, dead_letters_length) VALUES (?, ?, ?)",
-            (orjson.dumps(_ranges(indices)), results_length, dead_letters_length),
+            (orjson.dumps(index_ranges(indices)), results_length, dead_letters_length),
         )
 
     def close(self) -> None:
@@ -240,6 +242,14 @@ class JournaledSink:
         self._indices.extend([record.index for record, _, _ in outcomes])  # type: ignore[misc]  # file records
         self._lines.extend([outcome for _, outcome, _ in outcomes])
         self._dead_lines.extend([dead for _, _, dead in outcomes if dead is not None])
+
+    def add_block(self, indices: list[int], results: bytes, dead_letters: bytes) -> None:
+        """Outcome lines already joined, for the records at ``indices`` (what a delivery process
+        of a run over several processes hands over: see :mod:`deliverator._delivery.shards`)."""
+        self._indices.extend(indices)
+        self._lines.append(results)
+        if dead_letters:
+            self._dead_lines.append(dead_letters)
 
     def commit(self) -> None:
         """Write the buffered records to the files, then commit them to the journal."""

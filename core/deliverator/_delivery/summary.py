@@ -20,6 +20,13 @@ CANCELLED: Final = "CANCELLED"
 REASONS_SHOWN: Final = 3
 """How many ignore reasons the end-of-run lines name (the report names them all)."""
 
+_ADDED: Final = (
+    "delivered", "failed", "ignored", "requests", "retried_items", "rate_limited", "released", "waiting_retry"
+)
+"""What :meth:`Summary.absorb` adds up."""
+_FIRST_SAID: Final = ("input_error", "stopped_because", "output_error", "process_error")
+"""What it takes from the first part that says it."""
+
 
 @attrs.define(kw_only=True)
 class Summary:
@@ -74,6 +81,9 @@ class Summary:
     """The run was interrupted and its journal lets the same command resume it."""
     resumed: int = 0
     """Events that already had an outcome from an earlier, interrupted run of the same command."""
+    process_error: str | None = None
+    """Why a delivery process of a run over several processes ended before its share did (the
+    run stopped; its journal keeps what has no outcome)."""
 
     # --- recording ------------------------------------------------------------------------
 
@@ -92,6 +102,25 @@ class Summary:
         """One event ignored, for ``reason`` (the outcome's ``errormessage``)."""
         self.ignored += 1
         self.ignored_by_reason[reason or "no reason given"] += 1
+
+    def absorb(self, part: Summary) -> None:
+        """Add the counts of ``part``, another share of the same run (a delivery process's):
+        counts add up, flags combine, and the first reason given for stopping is kept."""
+        for name in _ADDED:
+            setattr(self, name, getattr(self, name) + getattr(part, name))
+        self.failures_by_type.update(part.failures_by_type)
+        self.unsent_failures_by_type.update(part.unsent_failures_by_type)
+        self.ignored_by_reason.update(part.ignored_by_reason)
+        self.cancelled = self.cancelled or part.cancelled
+        self.interrupted = self.interrupted or part.interrupted
+        self.broken_pipe = self.broken_pipe or part.broken_pipe
+        for name in _FIRST_SAID:
+            if getattr(self, name) is None:
+                setattr(self, name, getattr(part, name))
+        if part.paced_rate is not None:
+            self.paced_rate = (self.paced_rate or 0.0) + part.paced_rate
+        if part.next_retry_s is not None:
+            self.next_retry_s = min(part.next_retry_s, self.next_retry_s or part.next_retry_s)
 
     # --- reading --------------------------------------------------------------------------
 

@@ -61,8 +61,11 @@ class Preparer:
         recorded failed with (status, errortype, message) without being sent; None leaves
         them unread (released to a resumable source, or lost with an output failure)."""
         self._refused: list[RefusedRecord] = []
-        # Guards _refused: the coordinator takes a block still being filled when it stops
-        # waiting for a reader blocked on a quiet pipe (take_refused).
+        """The block being filled. The coordinator takes it when it stops waiting for a reader
+        blocked on a quiet pipe (take_refused). Taking it or handing it over replaces it,
+        under _refused_lock, so that no block is both; a record is appended without the lock
+        (one append, atomic), so one appended while the coordinator takes the block may miss
+        it: a record read as the run ends, lost as one read just after would be."""
         self._refused_lock = threading.Lock()
         self._refused_count = 0
 
@@ -98,7 +101,8 @@ class Preparer:
         their outcome); None when there are none."""
         refusal = self.refusal
         with self._refused_lock:
-            records, self._refused = self._refused, []
+            taken, self._refused = self._refused, []
+            records = taken[:]  # what is in it now: the reader may still append to it
             self._refused_count += len(records)
         if not records or refusal is None:
             return None
@@ -109,9 +113,7 @@ class Preparer:
         the source was read to its end (False: the coordinator stopped taking them)."""
         general = self._refused_record
         loads = orjson.loads
-        lock = self._refused_lock
-        with lock:
-            self._refused.append(general(first))
+        self._refused.append(general(first))
         for record in records:
             # The common record, a JSON object that is not a dead letter, with one parse and no
             # call: what decode_input makes of it, decided as decode_input decides (a line
@@ -133,11 +135,9 @@ class Preparer:
                 refused: RefusedRecord = (record, message_id if type(message_id) is str else None, raw, None, True)
             else:
                 refused = general(record)
-            with lock:
-                pending = self._refused
-                pending.append(refused)
-                full = len(pending) >= REFUSED_BLOCK
-            if full and not self._hand_over(refusal):
+            pending = self._refused
+            pending.append(refused)
+            if len(pending) >= REFUSED_BLOCK and not self._hand_over(refusal):
                 return False
         return True
 

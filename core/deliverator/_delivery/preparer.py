@@ -121,7 +121,7 @@ class Preparer:
             raw = record.raw
             try:
                 value = loads(raw)
-            except ValueError:
+            except Exception:  # not JSON, or anything else: the general path says what it is
                 value = None
             if (
                 type(value) is dict

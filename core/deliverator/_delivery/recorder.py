@@ -125,7 +125,7 @@ class OutcomeRecorder:
         count = len(records)
         if not count:
             return
-        summary = self.summary
+        summary = self.summary  # what record_failed(errortype, sent=False) counts, for all at once
         summary.failed += count
         summary.failures_by_type[errortype] += count
         summary.unsent_failures_by_type[errortype] += count

@@ -19,11 +19,23 @@ import attrs
 
 from deliverator._classification import Classification
 from deliverator._delivery.items import Item
+from deliverator._delivery.sources import SourceRecord
 from deliverator._http import HttpResponse
 from deliverator._multistatus import MultiStatusResponse
 
 MAX_REJECTED_WAITING: Final = 4096
 """Rejected records the preparer may have handed over and the coordinator not yet recorded."""
+
+REFUSED_BLOCK: Final = 1024
+"""Records refused per :class:`RefusedBlock` (at most :data:`MAX_REJECTED_WAITING`, since a
+block takes room for each of its records)."""
+
+RefusedRecord = tuple[SourceRecord, str | None, bytes, int | None, bool]
+"""One refused record: (record, its ``messageId`` or None, the original line its dead letter
+keeps, its ``origin_index`` or None, *plain*). Plain: a file's record (an index, no queue
+entry) whose line is a JSON object and not a re-delivered dead letter, the common case, whose
+records are filled in from templates. A tuple rather than a class because a stopped run may
+refuse millions of them: it is the cheapest value to build."""
 
 
 @attrs.frozen(slots=True)
@@ -42,6 +54,22 @@ class Skipped:
 
     item: Item
     reason: str
+
+
+@attrs.frozen(slots=True)
+class RefusedBlock:
+    """Records read after the run stopped, each to be recorded failed with (``status``,
+    ``errortype``, ``message``) without being sent: standard input or a file read once when
+    the run is cancelled, every record after an answer that stops the run.
+
+    One message for many records, so that refusing the rest of a long input costs a few
+    microseconds per record rather than a message, a lock and an item each.
+    """
+
+    records: list[RefusedRecord]
+    status: int
+    errortype: str
+    message: str
 
 
 @attrs.frozen(slots=True)
@@ -81,7 +109,7 @@ class Unsent:
     batch: list[Item]
 
 
-Message = Rejected | Skipped | ReaderDone | ReaderBlocked | Sent | Unsent
+Message = Rejected | Skipped | RefusedBlock | ReaderDone | ReaderBlocked | Sent | Unsent
 
 
 class Channels:
@@ -109,7 +137,8 @@ class Channels:
         self._room = threading.Condition()
         self._in_flight: dict[int, list[Item]] = {}
         self._waiting_items = 0
-        self._rejected = threading.Semaphore(MAX_REJECTED_WAITING)
+        self._rejected_room = MAX_REJECTED_WAITING
+        self._rejected_changed = threading.Condition(threading.Lock())
         self.reader_blocked = False
         self.gated = gated
         """Senders wait for each answer's outcomes to be committed before the next request:
@@ -155,19 +184,26 @@ class Channels:
             if change < 0:
                 self._room.notify()
 
-    def reject(self, message: Rejected | Skipped) -> bool:
-        """Hand a rejected record to the coordinator, waiting while too many are unrecorded;
-        False when the coordinator stopped taking messages meanwhile."""
-        while not self._rejected.acquire(timeout=0.2):
-            if self.abandoned.is_set():
-                return False
+    def reject(self, message: Rejected | Skipped | RefusedBlock) -> bool:
+        """Hand rejected records to the coordinator (a block counts as its records), waiting
+        while too many are unrecorded; False when the coordinator stopped taking messages
+        meanwhile."""
+        count = len(message.records) if type(message) is RefusedBlock else 1
+        with self._rejected_changed:
+            while self._rejected_room < count:
+                if self.abandoned.is_set():
+                    return False
+                self._rejected_changed.wait(0.2)
+            self._rejected_room -= count
         self.results.put(message)
         return True
 
     def rejected_recorded(self, count: int) -> None:
         """The coordinator committed ``count`` rejected records: room for as many more."""
         if count:
-            self._rejected.release(count)
+            with self._rejected_changed:
+                self._rejected_room += count
+                self._rejected_changed.notify_all()
 
     @property
     def outstanding(self) -> int:

@@ -4,23 +4,38 @@ Its one job is to turn each record into either a sendable item or a rejection. W
 record holds, it never stops the thread: an exception while checking or building one record
 fails that record alone. When the run stops, the coordinator says what becomes of the records
 not read yet (:attr:`Preparer.refusal`): nothing (a resumable source keeps them), or a failure
-recorded without sending (standard input cancelled, a fatal answer).
+recorded without sending (standard input cancelled, a fatal answer). Those are refused in
+blocks of :data:`~deliverator._delivery.channels.REFUSED_BLOCK` records, one message each, so
+that the rest of a long input is refused in seconds, not minutes.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from typing import Final
+
+import orjson
 
 from deliverator._clock import Clock
 from deliverator._delivery.batching import Batcher
-from deliverator._delivery.channels import Channels, ReaderDone, Rejected, Skipped, Unsent
+from deliverator._delivery.channels import (
+    REFUSED_BLOCK,
+    Channels,
+    ReaderDone,
+    RefusedBlock,
+    RefusedRecord,
+    Rejected,
+    Skipped,
+    Unsent,
+)
 from deliverator._delivery.items import Item
 from deliverator._delivery.sources import Source, SourceRecord
 from deliverator._destination import Destination
 from deliverator._encoded import dumps_exact, loads_exact, may_hold_big_integers
 from deliverator._errorcodes import ErrorCode
 from deliverator._errors import IgnoreEvent, PayloadValidationError
-from deliverator._events import InvalidRecord, check_event, decode_input, message_id_of
+from deliverator._events import MAX_DEPTH, InvalidRecord, check_event, decode_input, message_id_of
 
 _INVALID: Final = ErrorCode.PAYLOAD_VALIDATION_FAILED.value
 _UNKNOWN: Final = ErrorCode.UNKNOWN_ERROR.value
@@ -45,6 +60,14 @@ class Preparer:
         """Set by the coordinator before it stops the run: records read from then on are
         recorded failed with (status, errortype, message) without being sent; None leaves
         them unread (released to a resumable source, or lost with an output failure)."""
+        self._refused: list[RefusedRecord] = []
+        """The block being filled. The coordinator takes it when it stops waiting for a reader
+        blocked on a quiet pipe (take_refused). Taking it or handing it over replaces it,
+        under _refused_lock, so that no block is both; a record is appended without the lock
+        (one append, atomic), so one appended while the coordinator takes the block may miss
+        it: a record read as the run ends, lost as one read just after would be."""
+        self._refused_lock = threading.Lock()
+        self._refused_count = 0
 
     def run(self, source: Source) -> None:
         """Prepare ``source`` to its end (or until the run stops); always reports ReaderDone."""
@@ -52,26 +75,81 @@ class Preparer:
         records = iter(source)
         stopped = self._channels.stop.is_set
         prepare = self._prepare
+        exhausted = False
+        error = None
         try:
             for record in records:
                 count += 1
                 if stopped():
+                    count -= 1
                     refusal = self.refusal
-                    if refusal is None:
-                        count -= 1
-                        break
-                    self._refuse(record, refusal)
-                    continue
+                    if refusal is not None:
+                        exhausted = self._refuse_rest(record, records, refusal)
+                    break
                 prepare(record)
             else:
-                self._channels.results.put(ReaderDone(count, None, exhausted=True))
-                return
+                exhausted = True
         except Exception as exc:  # an unreadable input must still end the run cleanly
-            self._channels.results.put(
-                ReaderDone(count, f"reading the input failed: {type(exc).__name__}: {exc}", exhausted=False)
-            )
-            return
-        self._channels.results.put(ReaderDone(count, None, exhausted=False))
+            error = f"reading the input failed: {type(exc).__name__}: {exc}"
+        if self.refusal is not None:
+            self._hand_over(self.refusal)  # what was refused before reading ended
+        self._channels.results.put(ReaderDone(count + self._refused_count, error, exhausted=exhausted))
+
+    def take_refused(self) -> RefusedBlock | None:
+        """The records refused and not handed over yet, as a block (for the coordinator, when
+        it stops waiting for a reader blocked on a quiet pipe: they were read, so they get
+        their outcome); None when there are none."""
+        refusal = self.refusal
+        with self._refused_lock:
+            taken, self._refused = self._refused, []
+            records = taken[:]  # what is in it now: the reader may still append to it
+            self._refused_count += len(records)
+        if not records or refusal is None:
+            return None
+        return RefusedBlock(records, *refusal)
+
+    def _refuse_rest(self, first: SourceRecord, records: Iterator[SourceRecord], refusal: tuple[int, str, str]) -> bool:
+        """Refuse ``first`` and every record after it, handing them over in blocks; True when
+        the source was read to its end (False: the coordinator stopped taking them)."""
+        general = self._refused_record
+        loads = orjson.loads
+        self._refused.append(general(first))
+        for record in records:
+            # The common record, a JSON object that is not a dead letter, with one parse and no
+            # call: what decode_input makes of it, decided as decode_input decides (a line
+            # with a byte order mark is not JSON to orjson, so it takes the general path).
+            raw = record.raw
+            try:
+                value = loads(raw)
+            except Exception:  # not JSON, or anything else: the general path says what it is
+                value = None
+            if (
+                type(value) is dict
+                and "type" in value
+                and record.refused is None
+                and record.entry_id is None
+                and record.index is not None
+                and (len(raw) <= MAX_DEPTH or raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH)
+            ):
+                message_id = value.get("messageId")
+                refused: RefusedRecord = (record, message_id if type(message_id) is str else None, raw, None, True)
+            else:
+                refused = general(record)
+            pending = self._refused
+            pending.append(refused)
+            if len(pending) >= REFUSED_BLOCK and not self._hand_over(refusal):
+                return False
+        return True
+
+    def _hand_over(self, refusal: tuple[int, str, str]) -> bool:
+        """Hand the records refused so far to the coordinator as one block (waiting for room
+        for all of them); False when the coordinator takes nothing more."""
+        with self._refused_lock:
+            records, self._refused = self._refused, []
+            self._refused_count += len(records)
+        if not records:
+            return True
+        return self._channels.reject(RefusedBlock(records, *refusal))
 
     def _reject(
         self,
@@ -86,17 +164,21 @@ class Preparer:
         item = Item(record, message_id, raw, None, b"", origin)
         self._channels.reject(Rejected(item, status, errortype, text))
 
-    def _refuse(self, record: SourceRecord, refusal: tuple[int, str, str]) -> None:
-        message_id, raw, origin = None, record.raw, None
-        if record.refused is None:
-            try:
-                decoded, raw, origin = decode_input(record.raw)
-                message_id = message_id_of(decoded)
-            except InvalidRecord as exc:
-                raw, origin = exc.raw or record.raw, exc.origin_index
-            except Exception:  # whatever the record holds, it still gets its outcome
-                raw = record.raw
-        self._reject(record, message_id, raw, *refusal, origin=origin)
+    @staticmethod
+    def _refused_record(record: SourceRecord) -> RefusedRecord:
+        """What the outcome and dead letter of a refused record need, for any record (the
+        common one takes a shortcut in :meth:`_refuse_rest`)."""
+        if record.refused is not None:
+            return (record, None, record.raw, None, False)
+        try:
+            decoded, raw, origin = decode_input(record.raw)
+        except InvalidRecord as exc:
+            return (record, None, exc.raw or record.raw, exc.origin_index, False)
+        except Exception:  # whatever the record holds, it still gets its outcome
+            return (record, None, record.raw, None, False)
+        message_id = message_id_of(decoded)
+        plain = type(decoded) is dict and origin is None and record.entry_id is None and record.index is not None
+        return (record, message_id, raw, origin, plain)
 
     def _prepare(self, record: SourceRecord) -> None:
         if record.refused is not None:

@@ -2,20 +2,25 @@
 
 Only the coordinator thread records, so records never interleave. Recording a second outcome
 for one event is a bug in the loop, never something to paper over: it raises
-:class:`DoubleOutcome`.
+:class:`DoubleOutcome`. (Records refused in blocks, :meth:`OutcomeRecorder.refused`, never
+become items: the source hands each out once and the preparer puts it in one block, so there
+is nothing to claim twice.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import orjson
 
+from deliverator._delivery.channels import RefusedRecord
 from deliverator._delivery.items import Item
 from deliverator._delivery.sources import SourceRecord
 from deliverator._delivery.summary import Summary
 from deliverator._encoded import dumps_exact
 from deliverator._outcomes import FAILED, IGNORED, dead_letter_line, delivered_line, outcome_line
+from deliverator._recorded import message
 
 
 class DoubleOutcome(AssertionError):
@@ -111,3 +116,48 @@ class OutcomeRecorder:
             item.raw, record.index, status, errortype, errormessage, item.attempts, record.entry_id, item.origin_index
         )
         self._sink.add(record, line, dead)
+
+    def refused(self, records: Sequence[RefusedRecord], status: int, errortype: str, errormessage: str) -> None:
+        """Every record of a :class:`~deliverator._delivery.channels.RefusedBlock` failed with
+        (``status``, ``errortype``, ``errormessage``), never sent: byte for byte what
+        :meth:`failed` writes for an item with no attempt, from templates filled once per
+        block, since a stopped run may refuse millions of records."""
+        count = len(records)
+        if not count:
+            return
+        summary = self.summary  # what record_failed(errortype, sent=False) counts, for all at once
+        summary.failed += count
+        summary.failures_by_type[errortype] += count
+        summary.unsent_failures_by_type[errortype] += count
+        fields = _refused_fields(status, errortype, errormessage)
+        outcome_template = b'{"index":%d,"message_id":%b,"outcome":"failed",' + fields + b',"sent":null,"body":null}\n'
+        dead_template = b'{"event":%b,"index":%d,' + fields + b"}\n"
+        add = self._sink.add
+        dumps = orjson.dumps
+        for record, message_id, raw, origin_index, plain in records:
+            index = record.index
+            if plain:
+                add(
+                    record,
+                    outcome_template % (index, b"null" if message_id is None else dumps(message_id)),
+                    dead_template % (raw.strip(), index),
+                )
+                continue
+            # A queue entry, a re-delivered dead letter, a line that is not a JSON object: rare,
+            # and written exactly as failed() writes them.
+            line = outcome_line(
+                index, message_id, FAILED, status, errortype, errormessage, 0, None, None, record.entry_id, origin_index
+            )
+            dead = dead_letter_line(raw, index, status, errortype, errormessage, 0, record.entry_id, origin_index)
+            add(record, line, dead)
+
+
+def _refused_fields(status: int, errortype: str, errormessage: str) -> bytes:
+    """The part an outcome record and a dead letter of a refused record share, from ``status``
+    to ``attempts`` (0), as JSON, escaped for use in a %-template."""
+    encoded = b'"status":%d,"errortype":%b,"errormessage":%b,"attempts":0' % (
+        status,
+        orjson.dumps(errortype),
+        orjson.dumps(message(errormessage)),
+    )
+    return encoded.replace(b"%", b"%%")

@@ -30,6 +30,7 @@ from deliverator._delivery.channels import (
     Message,
     ReaderBlocked,
     ReaderDone,
+    RefusedBlock,
     Rejected,
     Sent,
     Skipped,
@@ -345,6 +346,10 @@ class DeliveryRun:
             assert isinstance(message, Rejected)
             self._rejections_taken += 1
             self._recorder.failed(message.item, message.status, message.errortype, message.message)
+        elif kind is RefusedBlock:
+            assert isinstance(message, RefusedBlock)
+            self._rejections_taken += len(message.records)
+            self._recorder.refused(message.records, message.status, message.errortype, message.message)
         elif kind is Skipped:
             assert isinstance(message, Skipped)
             self._rejections_taken += 1
@@ -602,6 +607,10 @@ class DeliveryRun:
         # (it may be blocked on a slow stdin, which is why this is bounded).
         reader_thread.join(timeout=1.0)
         self._channels.abandoned.set()
+        assert self._preparer is not None
+        refused = self._preparer.take_refused()  # read before the pipe went quiet: recorded
+        if refused is not None:
+            self._handle(refused)
         while True:
             self._unfinish_batcher()
             self._give_up_in_flight()

@@ -55,16 +55,22 @@ def env(example_site: Path) -> dict[str, str]:
 
 
 def deliver(
-    tmp_path: Path, env: dict[str, str], url: str, events: int, delivery: str = "", input_bytes: bytes | None = None
+    tmp_path: Path,
+    env: dict[str, str],
+    url: str,
+    events: int,
+    delivery: str = "",
+    input_bytes: bytes | None = None,
+    config: str = CONFIG,
 ) -> tuple[int, str, list[dict[str, object]], int]:
     """Run ``deliver``; returns the exit code, stderr, the outcome records and the peak RSS (KiB)."""
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG.format(url=url, delivery=delivery))
+    path = tmp_path / "config.toml"
+    path.write_text(config.format(url=url, delivery=delivery))
     source = tmp_path / "events.jsonl"
     source.write_bytes(input_bytes if input_bytes is not None else jsonl([track(i) for i in range(events)]))
     results = tmp_path / "out.jsonl"
     proc, peak = run_cli_measured(
-        ["deliver", str(source), "--config", str(config), "--no-progress", "--results", str(results)], env
+        ["deliver", str(source), "--config", str(path), "--no-progress", "--results", str(results)], env
     )
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, proc.stderr, outcome_records(results), peak
@@ -141,7 +147,11 @@ def test_a_server_that_never_finishes_ends_in_a_retryable_timeout_at_request_dea
     with RawServer(talk, reads_request=not tls) as server:
         url = server.url.replace("http://", "https://") if tls else server.url
         delivery = "request_deadline_s = 0.5\ntimeout_s = 5\nconnect_timeout_s = 5"
-        code, stderr, records, _ = deliver(tmp_path, env, url, 3, delivery)
+        # One batch for the three events, however slowly a loaded machine schedules the reader:
+        # the end of the input closes it, not the linger (two batches whose retries share one
+        # request would make three connections).
+        delivery_config = CONFIG.replace("linger_s = 0.05", "linger_s = 30")
+        code, stderr, records, _ = deliver(tmp_path, env, url, 3, delivery, config=delivery_config)
         connections = server.connections
     assert code == 1, stderr
     assert len(records) == 3

@@ -15,18 +15,20 @@ the queue mode's Redis Streams source and sink.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
-
-import attrs
+from typing import NamedTuple, Protocol
 
 
-@attrs.frozen(slots=True)
-class SourceRecord:
-    """One input record as a source hands it out."""
+class SourceRecord(NamedTuple):
+    """One input record as a source hands it out.
+
+    A named tuple rather than an attrs class: a run makes one per input record, and a tuple is
+    built in a third of the time of a frozen attrs instance (about 0.3 against 0.8 µs here),
+    which is noticeable on the hot path and when a stopped run refuses millions of records.
+    """
 
     raw: bytes
     """The record: a line without its newline (a queue entry's raw line)."""
-    index: int | None
+    index: int | None  # type: ignore[assignment]  # the field hides tuple.index, never used here
     """0-based position in a file, blank lines skipped; None for a queue entry."""
     token: object
     """What the source needs to acknowledge the record (file: its index; queue: its entry id)."""

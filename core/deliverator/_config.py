@@ -64,41 +64,32 @@ DEFAULT_MAX_CONCURRENCY: Final = 32
 threads an adaptive run starts). Chosen from the benchmarks: see docs/performance.md."""
 
 
-def _concurrency(instance: object, attribute: attrs.Attribute[Any], value: Concurrency) -> None:
-    if value == "adaptive":
-        return
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f'{attribute.name} must be a whole number or "adaptive", got {value!r}')
-    _positive(instance, attribute, value)
-    _at_most(64)(instance, attribute, value)
+def _number_or(word: str) -> tuple[Callable[[object, attrs.Attribute[Any], Any], None], Callable[[Any, type], Any]]:
+    """The validator and the structure hook of a setting that is a whole number from 1 to 64 or
+    the one word ``word`` (``concurrency = "adaptive"``, ``processes = "auto"``)."""
+
+    def validate(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value == word:
+            return
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f'{attribute.name} must be a whole number or "{word}", got {value!r}')
+        _positive(instance, attribute, value)
+        _at_most(64)(instance, attribute, value)
+
+    def structure(value: Any, _: type) -> Any:
+        if value == word or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        raise TypeError(f'expected a whole number or "{word}", got {value!r}')
+
+    return validate, structure
 
 
-def _structure_concurrency(value: Any, _: type) -> Concurrency:
-    if value == "adaptive" or (isinstance(value, int) and not isinstance(value, bool)):
-        return value  # type: ignore[no-any-return]  # checked just above: "adaptive" or a whole number
-    raise TypeError(f'expected a whole number or "adaptive", got {value!r}')
-
-
+_concurrency, _structure_concurrency = _number_or("adaptive")
 converter.register_structure_hook(Concurrency, _structure_concurrency)
 
 Processes = int | Literal["auto"]
 
-
-def _processes(instance: object, attribute: attrs.Attribute[Any], value: Processes) -> None:
-    if value == "auto":
-        return
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f'{attribute.name} must be a whole number or "auto", got {value!r}')
-    _positive(instance, attribute, value)
-    _at_most(64)(instance, attribute, value)
-
-
-def _structure_processes(value: Any, _: type) -> Processes:
-    if value == "auto" or (isinstance(value, int) and not isinstance(value, bool)):
-        return value  # type: ignore[no-any-return]  # checked just above: "auto" or a whole number
-    raise TypeError(f'expected a whole number or "auto", got {value!r}')
-
-
+_processes, _structure_processes = _number_or("auto")
 converter.register_structure_hook(Processes, _structure_processes)
 
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -93,12 +94,19 @@ class Pipeline:
             progress=self._progress,
             summary=summary,
         )
+        with self._current(run):
+            return run.run(source)
+
+    @contextmanager
+    def _current(self, run: DeliveryRun | ShardedRun) -> Iterator[None]:
+        """``run`` is the one :meth:`cancel` stops while it runs (stopped at once if a cancel
+        came before it started)."""
         with self._lock:
             self._run = run
             if self._cancelled:
                 run.cancel()
         try:
-            return run.run(source)
+            yield
         finally:
             with self._lock:
                 self._run = None
@@ -114,31 +122,17 @@ class Pipeline:
         with open_files(
             files, max_line_bytes=self.options.max_line_bytes, restart=restart, announce=announce
         ) as opened:
-            count = 1
-            if opened.resumable and files.input is not None:
-                count = process_count(self.config.delivery, files.input.stat().st_size, available_cpus())
-            if count > 1:
-                assert files.input is not None
+            source = files.input if opened.resumable else None  # only a journaled run is shared
+            count = process_count(self.config.delivery, source.stat().st_size, available_cpus()) if source else 1
+            if source is not None and count > 1:
                 announce(f"delivering with {count} processes (delivery.processes)")
-                summary = self._run_sharded(ShardedRun(
-                    self.config, files.input, opened, count, clock=self._clock, progress=self._progress
-                ))
+                sharded = ShardedRun(self.config, source, opened, count, clock=self._clock, progress=self._progress)
+                with self._current(sharded):
+                    summary = sharded.run()
             else:
                 summary = self.run(opened.source, opened.sink, summary=opened.summary)
             summary.resumable = opened.resumable and summary.interrupted
             return summary
-
-    def _run_sharded(self, run: ShardedRun) -> Summary:
-        """A file run over several delivery processes (``[delivery] processes``)."""
-        with self._lock:
-            self._run = run
-            if self._cancelled:
-                run.cancel()
-        try:
-            return run.run()
-        finally:
-            with self._lock:
-                self._run = None
 
     def cancel(self) -> None:
         """Stop the current run (and any started later): in-flight requests finish, events

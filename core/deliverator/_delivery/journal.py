@@ -23,8 +23,9 @@ from typing import IO, Final
 import attrs
 import orjson
 
+from deliverator._delivery.pending import PendingOutcomes
 from deliverator._delivery.sinks import output_error
-from deliverator._delivery.sources import OutputError, SourceRecord
+from deliverator._delivery.sources import OutputError
 from deliverator._delivery.summary import Summary
 
 _SAMPLE: Final = 1 << 20
@@ -205,7 +206,7 @@ def _truncated(path: Path, length: int, what: str) -> IO[bytes]:
     return stream
 
 
-class JournaledSink:
+class JournaledSink(PendingOutcomes):
     """The sink of a durable file run: outcome files plus the journal that makes them resumable."""
 
     def __init__(self, results: Path, dead_letters: Path | None, journal: Journal) -> None:
@@ -225,38 +226,13 @@ class JournaledSink:
         elif dead_letters is not None:
             dead_letters.unlink(missing_ok=True)  # an earlier run's: created again only if something fails
         self._dead_length = dead_length
-        self._indices: list[int] = []
-        self._lines: list[bytes] = []
-        self._dead_lines: list[bytes] = []
-
-    def add(self, record: SourceRecord, outcome: bytes, dead_letter: bytes | None) -> None:
-        """Buffer one record's outcome."""
-        assert record.index is not None, "a file record without an index"
-        self._indices.append(record.index)
-        self._lines.append(outcome)
-        if dead_letter is not None:
-            self._dead_lines.append(dead_letter)
-
-    def add_all(self, outcomes: list[tuple[SourceRecord, bytes, bytes | None]]) -> None:
-        """:meth:`add` for a whole burst (the committer's fast path)."""
-        self._indices.extend([record.index for record, _, _ in outcomes])  # type: ignore[misc]  # file records
-        self._lines.extend([outcome for _, outcome, _ in outcomes])
-        self._dead_lines.extend([dead for _, _, dead in outcomes if dead is not None])
-
-    def add_block(self, indices: list[int], results: bytes, dead_letters: bytes) -> None:
-        """Outcome lines already joined, for the records at ``indices`` (what a delivery process
-        of a run over several processes hands over: see :mod:`deliverator._delivery.shards`)."""
-        self._indices.extend(indices)
-        self._lines.append(results)
-        if dead_letters:
-            self._dead_lines.append(dead_letters)
+        super().__init__()
 
     def commit(self) -> None:
         """Write the buffered records to the files, then commit them to the journal."""
-        if not self._indices:
+        indices, lines, dead_lines = self.take()
+        if not indices:
             return
-        indices, lines, dead_lines = self._indices, self._lines, self._dead_lines
-        self._indices, self._lines, self._dead_lines = [], [], []
         what = "the results file"
         try:
             self._results_length += self._write(self._results, lines)

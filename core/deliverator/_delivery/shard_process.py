@@ -20,8 +20,9 @@ from types import FrameType
 from typing import Final
 
 from deliverator._delivery.filesource import StreamSource
+from deliverator._delivery.pending import PendingOutcomes
 from deliverator._delivery.sharding import BURST, COMMITTED, DONE, FAILED, PROGRESS, ShardTask, ShareOf
-from deliverator._delivery.sources import OutputError, SourceRecord
+from deliverator._delivery.sources import OutputError
 from deliverator._delivery.summary import Summary
 from deliverator._gcpolicy import fewer_collections
 
@@ -29,36 +30,20 @@ ORPHANED: Final = 75
 """The exit status of a delivery process whose parent went away."""
 
 
-class ParentSink:
+class ParentSink(PendingOutcomes):
     """The outcome sink of a delivery process: bursts go to the parent, which commits them."""
 
     def __init__(self, conn: Connection, lock: threading.Lock) -> None:
+        super().__init__()
         self._conn = conn
         self._lock = lock
-        self._indices: list[int] = []
-        self._lines: list[bytes] = []
-        self._dead_lines: list[bytes] = []
-
-    def add(self, record: SourceRecord, outcome: bytes, dead_letter: bytes | None) -> None:
-        """Buffer one record's outcome."""
-        assert record.index is not None, "a file record without an index"
-        self._indices.append(record.index)
-        self._lines.append(outcome)
-        if dead_letter is not None:
-            self._dead_lines.append(dead_letter)
-
-    def add_all(self, outcomes: list[tuple[SourceRecord, bytes, bytes | None]]) -> None:
-        """:meth:`add` for a whole burst (the committer's fast path)."""
-        self._indices.extend([record.index for record, _, _ in outcomes])  # type: ignore[misc]  # file records
-        self._lines.extend([outcome for _, outcome, _ in outcomes])
-        self._dead_lines.extend([dead for _, _, dead in outcomes if dead is not None])
 
     def commit(self) -> None:
         """Hand what was added to the parent and wait until it is committed."""
-        if not self._indices:
+        indices, lines, dead_lines = self.take()
+        if not indices:
             return
-        message = (BURST, self._indices, b"".join(self._lines), b"".join(self._dead_lines))
-        self._indices, self._lines, self._dead_lines = [], [], []
+        message = (BURST, indices, b"".join(lines), b"".join(dead_lines))
         try:
             with self._lock:
                 self._conn.send(message)

@@ -6,6 +6,7 @@ outcome."""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections.abc import Iterator
@@ -27,13 +28,15 @@ from deliverator._delivery.channels import (
     Rejected,
 )
 from deliverator._delivery.committer import BurstBuffer
+from deliverator._delivery.filesource import StreamSource
 from deliverator._delivery.items import Item
 from deliverator._delivery.preparer import Preparer
 from deliverator._delivery.recorder import OutcomeRecorder
-from deliverator._delivery.sources import SourceRecord
+from deliverator._delivery.sources import Source, SourceRecord
 from deliverator._destination import Destination
 from deliverator._encoded import dumps_exact
 from deliverator._events import MAX_DEPTH, InvalidRecord, decode_input, message_id_of
+from tests.test_reader_lines import Trickle
 
 CANCELLED = (499, "CANCELLED", "the run was cancelled before this event was sent")
 FATAL = (
@@ -78,17 +81,24 @@ def per_record_path(record: SourceRecord, refusal: tuple[int, str, str]) -> tupl
 
 
 def refused_in_blocks(
-    destination: Destination, records: list[SourceRecord], refusal: tuple[int, str, str]
+    destination: Destination,
+    records: list[SourceRecord] | Source,
+    refusal: tuple[int, str, str],
+    *,
+    in_blocks: bool = False,
 ) -> tuple[list[RefusedBlock], ReaderDone, OutcomeRecorder, BurstBuffer]:
-    """Run the preparer over ``records`` with the run already stopped; record its blocks."""
+    """Run the preparer over ``records`` (or a source) with the run already stopped; record
+    its blocks. ``in_blocks``: the sink takes records already written out."""
     channels = Channels(1)
-    preparer = Preparer(destination, Batcher(max_items=10, max_bytes=None, overhead_bytes=0), channels, RealClock())
+    batcher = Batcher(max_items=10, max_bytes=None, overhead_bytes=0)
+    preparer = Preparer(destination, batcher, channels, RealClock(), refuse_in_blocks=in_blocks)
     preparer.refusal = refusal
     channels.stop.set()
     buffer = BurstBuffer()
     recorder = OutcomeRecorder(buffer)
     blocks: list[RefusedBlock] = []
-    reader = threading.Thread(target=preparer.run, args=(ListSource(records),))
+    source = ListSource(records) if isinstance(records, list) else records
+    reader = threading.Thread(target=preparer.run, args=(source,))
     reader.start()
     while True:  # the coordinator's part: record each block, then give its room back
         message = channels.results.get(timeout=30)
@@ -96,8 +106,8 @@ def refused_in_blocks(
             break
         assert isinstance(message, RefusedBlock), message
         blocks.append(message)
-        recorder.refused(message.records, message.status, message.errortype, message.message)
-        channels.rejected_recorded(len(message.records))
+        recorder.refused(message)
+        channels.rejected_recorded(message.count)
     reader.join(timeout=30)
     return blocks, message, recorder, buffer
 
@@ -238,3 +248,64 @@ def test_the_coordinator_takes_a_block_the_reader_could_not_hand_over(example_pl
     assert isinstance(rest, RefusedBlock) and [record.index for record, *_ in rest.records] == [5]
     done = channels.results.get(timeout=30)
     assert isinstance(done, ReaderDone) and done.records == 6 and done.exhausted
+
+
+# --- a file's rest refused a chunk at a time ---------------------------------------------------
+
+FILE_LINES = st.one_of(
+    LINES.map(lambda line: line.replace(b"\n", b"").replace(b"\r", b"")),
+    st.just(b""),  # blank lines have no index
+    st.just(b"x" * 1100),  # longer than the source's limit below: refused 413 by its head
+)
+
+
+def _lines_of(buffer: BurstBuffer) -> tuple[list[bytes], list[bytes]]:
+    """Every outcome record and dead letter the recorder wrote, one line each, sorted."""
+    outcomes, dead_letters = [], []
+    for _, outcome, dead in buffer.take():
+        outcomes.append(outcome)
+        if dead is not None:
+            dead_letters.append(dead)
+    for block in buffer.take_blocks():
+        outcomes.extend(block.results.splitlines(keepends=True))
+        dead_letters.extend(block.dead_letters.splitlines(keepends=True))
+    return sorted(outcomes), sorted(dead_letters)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lines=st.lists(FILE_LINES, min_size=1, max_size=12),
+    sizes=st.lists(st.integers(1, 200), max_size=4),
+    refusal=st.sampled_from([CANCELLED, FATAL]),
+)
+@example(lines=[deep(MAX_DEPTH + 1), deep(MAX_DEPTH), b'{"type":"track","messageId":"m-1"}'], sizes=[], refusal=FATAL)
+def test_a_file_refused_a_chunk_at_a_time_writes_what_the_per_record_path_wrote(
+    example_plugin: ModuleType, lines: list[bytes], sizes: list[int], refusal: tuple[int, str, str]
+) -> None:
+    """Plain lines written out by the preparer, the rest by the recorder: together, for any
+    file and any chunking, exactly the lines the per-record path writes for its records."""
+    destination = Destination.from_plugins([("example", example_plugin)], {"endpoint": "http://x", "token": "t"})
+    data = b"\n".join(lines) + b"\n"
+    records = list(StreamSource(Trickle(data, sizes), 1000))  # type: ignore[arg-type]  # a raw stream
+    source = StreamSource(Trickle(data, sizes), 1000)  # type: ignore[arg-type]  # a raw stream
+    blocks, done, recorder, buffer = refused_in_blocks(destination, source, refusal, in_blocks=True)
+    expected = [per_record_path(record, refusal) for record in records]
+    assert _lines_of(buffer) == (
+        sorted(outcome for outcome, _ in expected),
+        sorted(dead for _, dead in expected if dead is not None),
+    )
+    assert done.records == len(records) == sum(block.count for block in blocks)
+    assert done.exhausted and recorder.summary.failed == len(records)
+
+
+def test_a_long_file_is_refused_in_blocks_each_within_the_room_for_rejected_records(example_plugin: ModuleType) -> None:
+    destination = Destination.from_plugins([("example", example_plugin)], {"endpoint": "http://x", "token": "t"})
+    count = 3 * REFUSED_BLOCK + 7
+    data = b"".join(orjson.dumps({"type": "track", "messageId": f"m-{i}"}) + b"\n" for i in range(count))
+    source = StreamSource(io.BytesIO(data), 1000)
+    blocks, done, _, buffer = refused_in_blocks(destination, source, CANCELLED, in_blocks=True)
+    assert all(block.count <= REFUSED_BLOCK + 1 for block in blocks)  # the first record comes on its own
+    assert sum(block.rendered is not None for block in blocks) >= 3
+    outcomes = sorted((orjson.loads(line) for line in _lines_of(buffer)[0]), key=lambda o: o["index"])
+    assert [(o["index"], o["message_id"]) for o in outcomes] == [(i, f"m-{i}") for i in range(count)]
+    assert done.records == count

@@ -30,6 +30,10 @@ MAX_DEPTH: Final = 250
 levels, and a destination's payload wraps the event's fields a level or two deeper; a
 deeper record fails validation (400) instead of failing when its payload is encoded."""
 
+SHALLOW_BYTES: Final = 2 * MAX_DEPTH + 1
+"""A line at most this long cannot be nested deeper than :data:`MAX_DEPTH` (each level takes
+an opening and a closing bracket), so its brackets need not be counted."""
+
 
 class InvalidRecord(ValueError):
     """An input record that can never be sent; the message names the problem.
@@ -91,7 +95,7 @@ def decode_input(line: bytes) -> tuple[Any, bytes, int | None]:
     except orjson.JSONDecodeError as exc:
         raise InvalidRecord(f"line is not valid JSON: {exc}") from None
     # Only a line with that many brackets can be that deep: the count spares the walk.
-    deep = line.count(b"[") + line.count(b"{") > MAX_DEPTH
+    deep = len(line) > SHALLOW_BYTES and line.count(b"[") + line.count(b"{") > MAX_DEPTH
     if isinstance(value, dict) and "type" not in value and value.keys() >= _DEAD_LETTER_KEYS:
         origin = value.get("origin_index", value["index"])
         origin = origin if isinstance(origin, int) and not isinstance(origin, bool) else None

@@ -19,6 +19,7 @@ import attrs
 
 from deliverator._classification import Classification
 from deliverator._delivery.items import Item
+from deliverator._delivery.refusal import RenderedRefusals
 from deliverator._delivery.sources import SourceRecord
 from deliverator._http import HttpResponse
 from deliverator._multistatus import MultiStatusResponse
@@ -70,6 +71,14 @@ class RefusedBlock:
     status: int
     errortype: str
     message: str
+    rendered: RenderedRefusals | None = None
+    """Plain records of a file already written out, besides ``records`` (see
+    :mod:`deliverator._delivery.refusal`)."""
+
+    @property
+    def count(self) -> int:
+        """Records in the block, both kinds."""
+        return len(self.records) + (0 if self.rendered is None else len(self.rendered.indices))
 
 
 @attrs.frozen(slots=True)
@@ -188,7 +197,7 @@ class Channels:
         """Hand rejected records to the coordinator (a block counts as its records), waiting
         while too many are unrecorded; False when the coordinator stopped taking messages
         meanwhile."""
-        count = len(message.records) if type(message) is RefusedBlock else 1
+        count = message.count if type(message) is RefusedBlock else 1
         with self._rejected_changed:
             while self._rejected_room < count:
                 if self.abandoned.is_set():

@@ -18,6 +18,7 @@ from typing import Final
 import attrs
 
 from deliverator._delivery.channels import Channels
+from deliverator._delivery.refusal import RenderedRefusals
 from deliverator._delivery.sources import OutcomeSink, OutputError, SourceRecord
 
 _BURSTS_AHEAD: Final = 2
@@ -32,6 +33,8 @@ class Burst:
     """Senders waiting for this burst to be committed before their next request."""
     rejections: int
     """Rejected records in this burst: room given back to the preparer once committed."""
+    blocks: list[RenderedRefusals] = attrs.field(factory=list)
+    """Refused records already written out, for the sink's ``add_block``."""
 
 
 class BurstBuffer:
@@ -39,10 +42,20 @@ class BurstBuffer:
 
     def __init__(self) -> None:
         self.outcomes: list[tuple[SourceRecord, bytes, bytes | None]] = []
+        self.blocks: list[RenderedRefusals] = []
 
     def add(self, record: SourceRecord, outcome: bytes, dead_letter: bytes | None) -> None:
         """One record's outcome (and dead letter)."""
         self.outcomes.append((record, outcome, dead_letter))
+
+    def add_block(self, block: RenderedRefusals) -> None:
+        """Refused records already written out."""
+        self.blocks.append(block)
+
+    def take_blocks(self) -> list[RenderedRefusals]:
+        """The blocks added since the last take."""
+        blocks, self.blocks = self.blocks, []
+        return blocks
 
     def take(self) -> list[tuple[SourceRecord, bytes, bytes | None]]:
         """Everything added since the last take."""
@@ -97,6 +110,7 @@ class Committer:
     def _run(self) -> None:
         sink, channels = self._sink, self._channels
         add_all = getattr(sink, "add_all", None)  # a sink's optional fast path for a whole burst
+        add_block = getattr(sink, "add_block", None)  # blocks come only for a sink that has it
         ending = False
         while not ending:
             bursts: list[Burst] = []
@@ -118,6 +132,9 @@ class Committer:
                     else:
                         for record, outcome, dead_letter in burst.outcomes:
                             sink.add(record, outcome, dead_letter)
+                    for block in burst.blocks:
+                        assert add_block is not None, "refused records in blocks for a sink without add_block"
+                        add_block(block.indices, block.results, block.dead_letters)
                 sink.commit()
             except OutputError as exc:
                 self.error = exc

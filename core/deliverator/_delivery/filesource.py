@@ -9,14 +9,18 @@ skipped without being decoded. A line longer than ``max_line_bytes`` is handed o
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterator
+import itertools
+from collections.abc import Container, Iterator, Sequence
 from typing import IO, Final
 
-from deliverator._delivery.reader import iter_lines
+from deliverator._delivery.reader import iter_line_blocks
 from deliverator._delivery.sources import SourceRecord
 from deliverator._errorcodes import ErrorCode
 
 _NOTHING_DONE: Final[frozenset[int]] = frozenset()
+
+LineBlock = tuple[Sequence[int], list[bytes]]
+"""Lines of a chunk that fit (stripped, none blank) and their records' indices."""
 
 
 class StreamSource:
@@ -43,6 +47,10 @@ class StreamSource:
         """Records met so far, those already done by an earlier run included (progress)."""
         self.waiting_for_input = False
         """True while a read of the stream is under way (a quiet pipe blocks there)."""
+        self._rest: Iterator[tuple[int, list[bytes], bool]] | None = None
+        """The chunks :meth:`__iter__` reads, for :meth:`rest_in_blocks` to go on with."""
+        self._current: tuple[int, list[bytes], bool] | None = None
+        """The chunk :meth:`__iter__` is handing out."""
 
     def stop(self) -> None:
         """Iteration ends at the next line. (A read blocked on a quiet pipe cannot be woken; the
@@ -50,39 +58,77 @@ class StreamSource:
         self._stopped = True
 
     def __iter__(self) -> Iterator[SourceRecord]:
-        index = 0
         done = self._done
         skip = bool(done) if isinstance(done, frozenset | set) else True
-        limit = self._max_line_bytes
-        for line, fits in iter_lines(self, limit):  # type: ignore[arg-type]  # only read() is used
+        blocks = self._blocks()
+        self._rest = blocks
+        for first, lines, fits in blocks:
+            self._current = (first, lines, fits)
+            for index, line in enumerate(lines, first):
+                if self._stopped:
+                    return
+                self.records_read = index + 1
+                if skip and index in done:
+                    continue
+                yield SourceRecord(line, index, index) if fits else self._too_long(line, index)
+
+    def rest_in_blocks(self) -> Iterator[LineBlock | SourceRecord]:
+        """The records :meth:`__iter__` has not handed out yet, a chunk of lines at a time:
+        ``(indices, lines)`` for lines that fit, a :class:`SourceRecord` for a line too long.
+
+        For a stopped run that refuses the rest of its input (it checks each of millions of
+        lines in a loop of its own instead of taking a record at a time); iterating the
+        source record by record ends here. Ends early, like :meth:`__iter__`, once stopped.
+        """
+        done = self._done
+        skip = bool(done) if isinstance(done, frozenset | set) else True
+        current, self._current = self._current, None
+        start = self.records_read
+        blocks = self._blocks() if self._rest is None else self._rest  # None: nothing handed out yet
+        if current is not None and start - current[0] < len(current[1]):
+            first, lines, fits = current
+            blocks = itertools.chain([(start, lines[start - first :], fits)], blocks)
+        for first, lines, fits in blocks:
             if self._stopped:
                 return
-            if fits:
-                line = line.strip()
-                if not line:
-                    continue
-            current = index
-            index += 1
-            self.records_read = index
-            if skip and current in done:
+            self.records_read = first + len(lines)
+            if not fits:
+                if not (skip and first in done):
+                    yield self._too_long(lines[0], first)
                 continue
-            if fits:
-                yield SourceRecord(line, current, current)
+            if skip:
+                kept = [(index, line) for index, line in enumerate(lines, first) if index not in done]
+                if kept:
+                    yield [index for index, _ in kept], [line for _, line in kept]
             else:
-                yield SourceRecord(
-                    line,
-                    current,
-                    current,
-                    refused=(
-                        413,
-                        ErrorCode.PAYLOAD_TOO_LARGE.value,
-                        f"input line is longer than {limit} bytes (max_line_bytes)",
-                    ),
-                )
+                yield range(first, first + len(lines)), lines
 
+    def _blocks(self) -> Iterator[tuple[int, list[bytes], bool]]:
+        """(index of the first, lines, fit): the non-blank lines of a chunk, stripped, or one
+        line too long to keep (by its head); indices count the non-blank lines."""
+        first = 0
+        for lines, fits in iter_line_blocks(self, self._max_line_bytes):  # type: ignore[arg-type]  # only read()
+            if fits:
+                lines = [line for line in map(bytes.strip, lines) if line]
+                if not lines:
+                    continue
+            yield first, lines, fits
+            first += len(lines)
+
+    def _too_long(self, head: bytes, index: int) -> SourceRecord:
+        return SourceRecord(
+            head,
+            index,
+            index,
+            refused=(
+                413,
+                ErrorCode.PAYLOAD_TOO_LARGE.value,
+                f"input line is longer than {self._max_line_bytes} bytes (max_line_bytes)",
+            ),
+        )
 
     def read(self, size: int) -> bytes:
-        """The stream's ``read``, noting while it is under way (what ``iter_lines`` calls)."""
+        """The stream's ``read``, noting while it is under way (what ``iter_line_blocks`` calls)."""
         self.waiting_for_input = True
         try:
             chunk = self._stream.read(size)

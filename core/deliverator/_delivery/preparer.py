@@ -29,13 +29,15 @@ from deliverator._delivery.channels import (
     Skipped,
     Unsent,
 )
+from deliverator._delivery.filesource import LineBlock
 from deliverator._delivery.items import Item
+from deliverator._delivery.refusal import RefusalTemplates, RenderedRefusals
 from deliverator._delivery.sources import Source, SourceRecord
 from deliverator._destination import Destination
 from deliverator._encoded import dumps_exact, loads_exact, may_hold_big_integers
 from deliverator._errorcodes import ErrorCode
 from deliverator._errors import IgnoreEvent, PayloadValidationError
-from deliverator._events import MAX_DEPTH, InvalidRecord, check_event, decode_input, message_id_of
+from deliverator._events import MAX_DEPTH, SHALLOW_BYTES, InvalidRecord, check_event, decode_input, message_id_of
 
 _INVALID: Final = ErrorCode.PAYLOAD_VALIDATION_FAILED.value
 _UNKNOWN: Final = ErrorCode.UNKNOWN_ERROR.value
@@ -45,7 +47,15 @@ _TOO_LARGE: Final = ErrorCode.PAYLOAD_TOO_LARGE.value
 class Preparer:
     """Turns a source's records into items and closed batches."""
 
-    def __init__(self, destination: Destination, batcher: Batcher, channels: Channels, clock: Clock) -> None:
+    def __init__(
+        self,
+        destination: Destination,
+        batcher: Batcher,
+        channels: Channels,
+        clock: Clock,
+        *,
+        refuse_in_blocks: bool = False,
+    ) -> None:
         self._destination = destination
         self._batcher = batcher
         self._channels = channels
@@ -68,6 +78,9 @@ class Preparer:
         it: a record read as the run ends, lost as one read just after would be."""
         self._refused_lock = threading.Lock()
         self._refused_count = 0
+        self._refuse_in_blocks = refuse_in_blocks
+        """The run's sink takes refused records already written out (``add_block``): a source
+        that hands out the rest of its input a chunk at a time has it refused that way."""
 
     def run(self, source: Source) -> None:
         """Prepare ``source`` to its end (or until the run stops); always reports ReaderDone."""
@@ -84,7 +97,7 @@ class Preparer:
                     count -= 1
                     refusal = self.refusal
                     if refusal is not None:
-                        exhausted = self._refuse_rest(record, records, refusal)
+                        exhausted = self._refuse_rest(record, records, source, refusal)
                     break
                 prepare(record)
             else:
@@ -108,12 +121,17 @@ class Preparer:
             return None
         return RefusedBlock(records, *refusal)
 
-    def _refuse_rest(self, first: SourceRecord, records: Iterator[SourceRecord], refusal: tuple[int, str, str]) -> bool:
+    def _refuse_rest(
+        self, first: SourceRecord, records: Iterator[SourceRecord], source: Source, refusal: tuple[int, str, str]
+    ) -> bool:
         """Refuse ``first`` and every record after it, handing them over in blocks; True when
         the source was read to its end (False: the coordinator stopped taking them)."""
         general = self._refused_record
-        loads = orjson.loads
         self._refused.append(general(first))
+        rest_in_blocks = getattr(source, "rest_in_blocks", None) if self._refuse_in_blocks else None
+        if rest_in_blocks is not None:
+            return self._refuse_chunks(rest_in_blocks(), refusal)
+        loads = orjson.loads
         for record in records:
             # The common record, a JSON object that is not a dead letter, with one parse and no
             # call: what decode_input makes of it, decided as decode_input decides (a line
@@ -129,7 +147,7 @@ class Preparer:
                 and record.refused is None
                 and record.entry_id is None
                 and record.index is not None
-                and (len(raw) <= MAX_DEPTH or raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH)
+                and (len(raw) <= SHALLOW_BYTES or raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH)
             ):
                 message_id = value.get("messageId")
                 refused: RefusedRecord = (record, message_id if type(message_id) is str else None, raw, None, True)
@@ -141,15 +159,64 @@ class Preparer:
                 return False
         return True
 
-    def _hand_over(self, refusal: tuple[int, str, str]) -> bool:
-        """Hand the records refused so far to the coordinator as one block (waiting for room
-        for all of them); False when the coordinator takes nothing more."""
+    def _refuse_chunks(self, parts: Iterator[LineBlock | SourceRecord], refusal: tuple[int, str, str]) -> bool:
+        """:meth:`_refuse_rest` over a file's lines a chunk at a time: a plain record (the
+        test is the one above) is written out here from the refusal's templates, so that it
+        costs a parse and two formats, not a record, a tuple and a call or two; any other
+        takes the general path."""
+        templates = RefusalTemplates.of(*refusal)
+        outcome_template, dead_template = templates.outcome, templates.dead_letter
+        loads, dumps = orjson.loads, orjson.dumps
+        general = self._refused_record
+        for part in parts:
+            if type(part) is SourceRecord:  # a line too long to keep
+                self._refused.append(general(part))
+                if len(self._refused) >= REFUSED_BLOCK and not self._hand_over(refusal):
+                    return False
+                continue
+            all_indices, all_lines = part  # type: ignore[misc]  # a LineBlock
+            for start in range(0, len(all_lines), REFUSED_BLOCK):
+                indices: list[int] = []
+                results: list[bytes] = []
+                dead_letters: list[bytes] = []
+                stop = start + REFUSED_BLOCK
+                for index, raw in zip(all_indices[start:stop], all_lines[start:stop], strict=True):
+                    try:
+                        value = loads(raw)
+                    except Exception:
+                        value = None
+                    if (
+                        type(value) is dict
+                        and "type" in value
+                        and (len(raw) <= SHALLOW_BYTES or raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH)
+                    ):
+                        message_id = value.get("messageId")
+                        indices.append(index)
+                        results.append(
+                            outcome_template % (index, dumps(message_id) if type(message_id) is str else b"null")
+                        )
+                        dead_letters.append(dead_template % (raw, index))
+                    else:
+                        self._refused.append(general(SourceRecord(raw, index, index)))
+                rendered = RenderedRefusals(indices, b"".join(results), b"".join(dead_letters))
+                if not self._hand_over(refusal, rendered):
+                    return False
+        return True
+
+    def _hand_over(self, refusal: tuple[int, str, str], rendered: RenderedRefusals | None = None) -> bool:
+        """Hand the records refused so far (and ``rendered``, records already written out) to
+        the coordinator as one block, waiting for room for all of them; False when the
+        coordinator takes nothing more."""
         with self._refused_lock:
             records, self._refused = self._refused, []
             self._refused_count += len(records)
-        if not records:
+        if rendered is not None and not rendered.indices:
+            rendered = None
+        if rendered is not None:
+            self._refused_count += len(rendered.indices)
+        if not records and rendered is None:
             return True
-        return self._channels.reject(RefusedBlock(records, *refusal))
+        return self._channels.reject(RefusedBlock(records, *refusal, rendered=rendered))
 
     def _reject(
         self,

@@ -1,6 +1,7 @@
 """Splitting a byte stream into lines, in large chunks, with a cap on a line's length.
 
-Used by :mod:`deliverator._delivery.filesource`; the events those lines hold are checked by
+Used by :mod:`deliverator._delivery.filesource` (which takes the lines a chunk at a time) and
+the queue's ``enqueue`` (a line at a time); the events those lines hold are checked by
 :mod:`deliverator._delivery.preparer`.
 """
 
@@ -14,10 +15,13 @@ _OVERSIZE_PREVIEW: Final = 1024
 _CHUNK: Final = 1 << 20
 
 
-def iter_lines(source: IO[bytes], limit: int) -> Iterator[tuple[bytes, bool]]:
-    """Yield (line, fits) pairs from ``source`` read in large chunks; a line longer than
-    ``limit`` bytes is skipped to its end and yielded as its first KiB with ``fits=False``, so
-    one huge line cannot exhaust memory.
+def iter_line_blocks(source: IO[bytes], limit: int) -> Iterator[tuple[list[bytes], bool]]:
+    """Yield the lines of ``source`` read in large chunks, as (lines, fit) pairs: the lines that
+    end in one chunk (``fit=True``), or one line longer than ``limit`` bytes as its first KiB
+    (``fit=False``), skipped to its end so that one huge line cannot exhaust memory.
+
+    A block per chunk, not a line at a time, so that a caller with work to do for every line
+    (refusing the rest of a stopped run) does it in a loop of its own.
 
     Only ``read`` is used: on an unbuffered stream (stdin) it returns what has arrived, so a
     slow stream is seen line by line, and no buffered reader's lock is held by this thread
@@ -30,23 +34,44 @@ def iter_lines(source: IO[bytes], limit: int) -> Iterator[tuple[bytes, bool]]:
         chunk = read(_CHUNK)
         if not chunk:
             if oversize is not None:
-                yield oversize, False
+                yield [oversize], False
             elif pending:
-                yield (pending, True) if len(pending) <= limit else (pending[:_OVERSIZE_PREVIEW], False)
+                yield ([pending], True) if len(pending) <= limit else ([pending[:_OVERSIZE_PREVIEW]], False)
             return
         if oversize is not None:
             end = chunk.find(b"\n")
             if end < 0:
                 continue
-            yield oversize, False
+            yield [oversize], False
             oversize = None
             chunk = chunk[end + 1 :]
         lines = (pending + chunk if pending else chunk).split(b"\n")
         pending = lines.pop()
-        for line in lines:
-            if len(line) <= limit:
-                yield line, True
-            else:
-                yield line[:_OVERSIZE_PREVIEW], False
+        if lines and max(map(len, lines)) > limit:
+            yield from _split_at_oversize(lines, limit)
+        elif lines:
+            yield lines, True
         if len(pending) > limit:
             oversize, pending = pending[:_OVERSIZE_PREVIEW], b""
+
+
+def _split_at_oversize(lines: list[bytes], limit: int) -> Iterator[tuple[list[bytes], bool]]:
+    """The blocks of one chunk that holds a line longer than ``limit`` (rare)."""
+    run: list[bytes] = []
+    for line in lines:
+        if len(line) <= limit:
+            run.append(line)
+            continue
+        if run:
+            yield run, True
+            run = []
+        yield [line[:_OVERSIZE_PREVIEW]], False
+    if run:
+        yield run, True
+
+
+def iter_lines(source: IO[bytes], limit: int) -> Iterator[tuple[bytes, bool]]:
+    """:func:`iter_line_blocks` a line at a time: (line, fits) pairs."""
+    for lines, fits in iter_line_blocks(source, limit):
+        for line in lines:
+            yield line, fits

@@ -9,18 +9,17 @@ is nothing to claim twice.)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Protocol
 
 import orjson
 
-from deliverator._delivery.channels import RefusedRecord
+from deliverator._delivery.channels import RefusedBlock
 from deliverator._delivery.items import Item
+from deliverator._delivery.refusal import RefusalTemplates, RenderedRefusals
 from deliverator._delivery.sources import SourceRecord
 from deliverator._delivery.summary import Summary
 from deliverator._encoded import dumps_exact
 from deliverator._outcomes import FAILED, IGNORED, dead_letter_line, delivered_line, outcome_line
-from deliverator._recorded import message
 
 
 class DoubleOutcome(AssertionError):
@@ -28,10 +27,14 @@ class DoubleOutcome(AssertionError):
 
 
 class Outcomes(Protocol):
-    """Where the recorder puts records: a sink, or the buffer of the burst being decided."""
+    """Where the recorder puts records: the buffer of the burst being decided."""
 
     def add(self, record: SourceRecord, outcome: bytes, dead_letter: bytes | None) -> None:
         """One record's outcome line, and its dead-letter line when it failed."""
+        ...
+
+    def add_block(self, block: RenderedRefusals) -> None:
+        """Refused records already written out (see :mod:`deliverator._delivery.refusal`)."""
         ...
 
 
@@ -117,24 +120,29 @@ class OutcomeRecorder:
         )
         self._sink.add(record, line, dead)
 
-    def refused(self, records: Sequence[RefusedRecord], status: int, errortype: str, errormessage: str) -> None:
-        """Every record of a :class:`~deliverator._delivery.channels.RefusedBlock` failed with
-        (``status``, ``errortype``, ``errormessage``), never sent: byte for byte what
-        :meth:`failed` writes for an item with no attempt, from templates filled once per
-        block, since a stopped run may refuse millions of records."""
-        count = len(records)
+    def refused(self, block: RefusedBlock) -> None:
+        """Every record of ``block`` failed with its (status, errortype, message), never sent:
+        byte for byte what :meth:`failed` writes for an item with no attempt, from templates
+        filled once per block, since a stopped run may refuse millions of records. Plain
+        records the preparer already wrote out go to the sink as one block."""
+        status, errortype, errormessage = block.status, block.errortype, block.message
+        count = block.count
         if not count:
             return
         summary = self.summary  # what record_failed(errortype, sent=False) counts, for all at once
         summary.failed += count
         summary.failures_by_type[errortype] += count
         summary.unsent_failures_by_type[errortype] += count
-        fields = _refused_fields(status, errortype, errormessage)
-        outcome_template = b'{"index":%d,"message_id":%b,"outcome":"failed",' + fields + b',"sent":null,"body":null}\n'
-        dead_template = b'{"event":%b,"index":%d,' + fields + b"}\n"
+        rendered = block.rendered
+        if rendered is not None and rendered.indices:
+            self._sink.add_block(rendered)
+        if not block.records:
+            return
+        templates = RefusalTemplates.of(status, errortype, errormessage)
+        outcome_template, dead_template = templates.outcome, templates.dead_letter
         add = self._sink.add
         dumps = orjson.dumps
-        for record, message_id, raw, origin_index, plain in records:
+        for record, message_id, raw, origin_index, plain in block.records:
             index = record.index
             if plain:
                 add(
@@ -150,14 +158,3 @@ class OutcomeRecorder:
             )
             dead = dead_letter_line(raw, index, status, errortype, errormessage, 0, record.entry_id, origin_index)
             add(record, line, dead)
-
-
-def _refused_fields(status: int, errortype: str, errormessage: str) -> bytes:
-    """The part an outcome record and a dead letter of a refused record share, from ``status``
-    to ``attempts`` (0), as JSON, escaped for use in a %-template."""
-    encoded = b'"status":%d,"errortype":%b,"errormessage":%b,"attempts":0' % (
-        status,
-        orjson.dumps(errortype),
-        orjson.dumps(message(errormessage)),
-    )
-    return encoded.replace(b"%", b"%%")

@@ -153,7 +153,8 @@ class DeliveryRun:
         assert not isinstance(source, IO)
         self._source = source
         channels = self._channels
-        preparer = Preparer(self._destination, self._batcher, channels, self._clock)
+        in_blocks = callable(getattr(self._sink, "add_block", None))  # a sink's optional fast path
+        preparer = Preparer(self._destination, self._batcher, channels, self._clock, refuse_in_blocks=in_blocks)
         self._preparer = preparer
         threads = [threading.Thread(target=preparer.run, args=(source,), name="deliverator-reader", daemon=True)]
         for number in range(self._options.concurrency):
@@ -294,9 +295,9 @@ class DeliveryRun:
     def _commit(self) -> None:
         """Hand the burst just decided to the committer (raises OutputError once the sink
         has failed)."""
-        outcomes = self._burst.take()
-        if outcomes or self._uncommitted or self._rejections_taken:
-            burst = Burst(outcomes, self._uncommitted, self._rejections_taken)
+        outcomes, blocks = self._burst.take(), self._burst.take_blocks()
+        if outcomes or blocks or self._uncommitted or self._rejections_taken:
+            burst = Burst(outcomes, self._uncommitted, self._rejections_taken, blocks)
             self._uncommitted, self._rejections_taken = [], 0
             self._committer.submit(burst)
 
@@ -348,8 +349,8 @@ class DeliveryRun:
             self._recorder.failed(message.item, message.status, message.errortype, message.message)
         elif kind is RefusedBlock:
             assert isinstance(message, RefusedBlock)
-            self._rejections_taken += len(message.records)
-            self._recorder.refused(message.records, message.status, message.errortype, message.message)
+            self._rejections_taken += message.count
+            self._recorder.refused(message)
         elif kind is Skipped:
             assert isinstance(message, Skipped)
             self._rejections_taken += 1

@@ -52,6 +52,14 @@ class StreamSink:
         if dead_letter is not None:
             self._dead_lines.append(dead_letter)
 
+    def add_block(self, indices: list[int], results: bytes, dead_letters: bytes) -> None:
+        """Outcome lines already joined, for the records at ``indices`` (records refused in a
+        block: see :mod:`deliverator._delivery.refusal`)."""
+        if results:
+            self._lines.append(results)
+        if dead_letters:
+            self._dead_lines.append(dead_letters)
+
     def commit(self) -> None:
         """Write what was added (one write for many records)."""
         if self._lines:

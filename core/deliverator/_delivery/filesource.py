@@ -38,6 +38,8 @@ class StreamSource:
         self._stream = stream
         self._max_line_bytes = max_line_bytes
         self._done = done
+        self._skips = bool(done) if isinstance(done, frozenset | set) else True
+        """Whether any record may be done already (an empty set says none is: no test per line)."""
         self._stopped = False
         self.resumable = resumable
         self.total = total
@@ -58,8 +60,7 @@ class StreamSource:
         self._stopped = True
 
     def __iter__(self) -> Iterator[SourceRecord]:
-        done = self._done
-        skip = bool(done) if isinstance(done, frozenset | set) else True
+        done, skip = self._done, self._skips
         blocks = self._blocks()
         self._rest = blocks
         for first, lines, fits in blocks:
@@ -80,8 +81,7 @@ class StreamSource:
         lines in a loop of its own instead of taking a record at a time); iterating the
         source record by record ends here. Ends early, like :meth:`__iter__`, once stopped.
         """
-        done = self._done
-        skip = bool(done) if isinstance(done, frozenset | set) else True
+        done, skip = self._done, self._skips
         current, self._current = self._current, None
         start = self.records_read
         blocks = self._blocks() if self._rest is None else self._rest  # None: nothing handed out yet

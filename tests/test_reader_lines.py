@@ -38,7 +38,7 @@ LINES = st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), ma
 @given(lines=LINES, sizes=st.lists(st.integers(1, 64), max_size=5), trailing=st.booleans())
 def test_any_chunking_gives_the_same_lines(lines: list[bytes], sizes: list[int], trailing: bool) -> None:
     data = b"\n".join(lines) + (b"\n" if trailing and lines else b"")
-    got = list(iter_lines(Trickle(data, sizes), limit=1000))  # type: ignore[arg-type]  # a raw stream is an IO[bytes]
+    got = list(iter_lines(Trickle(data, sizes), limit=1000))
     expected = data.split(b"\n")
     if expected and expected[-1] == b"":
         expected.pop()
@@ -48,7 +48,7 @@ def test_any_chunking_gives_the_same_lines(lines: list[bytes], sizes: list[int],
 @given(sizes=st.lists(st.integers(1, 97), min_size=1, max_size=4), long=st.integers(11, 300))
 def test_a_line_over_the_limit_is_reported_by_its_head(sizes: list[int], long: int) -> None:
     data = b"short\n" + b"x" * long + b"\nafter\n" + b"y" * long
-    got = list(iter_lines(Trickle(data, sizes), limit=10))  # type: ignore[arg-type]  # a raw stream is an IO[bytes]
+    got = list(iter_lines(Trickle(data, sizes), limit=10))
     assert [(line[:1], fits) for line, fits in got] == [(b"s", True), (b"x", False), (b"a", True), (b"y", False)]
     assert (got[0][0], got[2][0]) == (b"short", b"after")
     for head, original in ((got[1][0], b"x" * long), (got[3][0], b"y" * long)):
@@ -92,8 +92,8 @@ def test_the_rest_in_blocks_is_what_iterating_on_would_have_handed_out(
     in any chunk, with records already done by an earlier run), it gets exactly the records
     iterating on would have given: none twice, none lost, same indices, same refusals."""
     data = b"\n".join(lines) + b"\n"
-    expected = list(StreamSource(Trickle(data, sizes), 20, done=done))  # type: ignore[arg-type]  # a raw stream
-    source = StreamSource(Trickle(data, sizes), 20, done=done)  # type: ignore[arg-type]  # a raw stream
+    expected = list(StreamSource(Trickle(data, sizes), 20, done=done))
+    source = StreamSource(Trickle(data, sizes), 20, done=done)
     records = iter(source)
     first = list(itertools.islice(records, taken))
     assert first + _one_by_one(source.rest_in_blocks()) == expected

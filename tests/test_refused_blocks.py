@@ -286,8 +286,8 @@ def test_a_file_refused_a_chunk_at_a_time_writes_what_the_per_record_path_wrote(
     file and any chunking, exactly the lines the per-record path writes for its records."""
     destination = Destination.from_plugins([("example", example_plugin)], {"endpoint": "http://x", "token": "t"})
     data = b"\n".join(lines) + b"\n"
-    records = list(StreamSource(Trickle(data, sizes), 1000))  # type: ignore[arg-type]  # a raw stream
-    source = StreamSource(Trickle(data, sizes), 1000)  # type: ignore[arg-type]  # a raw stream
+    records = list(StreamSource(Trickle(data, sizes), 1000))
+    source = StreamSource(Trickle(data, sizes), 1000)
     blocks, done, recorder, buffer = refused_in_blocks(destination, source, refusal, in_blocks=True)
     expected = [per_record_path(record, refusal) for record in records]
     assert _lines_of(buffer) == (

@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Container, Iterator, Sequence
 from typing import IO, Final
 
-from deliverator._delivery.reader import iter_line_blocks
+from deliverator._delivery.reader import Readable, iter_line_blocks
 from deliverator._delivery.sources import SourceRecord
 from deliverator._errorcodes import ErrorCode
 
@@ -28,7 +28,7 @@ class StreamSource:
 
     def __init__(
         self,
-        stream: IO[bytes],
+        stream: Readable,
         max_line_bytes: int,
         *,
         resumable: bool = False,
@@ -107,7 +107,7 @@ class StreamSource:
         """(index of the first, lines, fit): the non-blank lines of a chunk, stripped, or one
         line too long to keep (by its head); indices count the non-blank lines."""
         first = 0
-        for lines, fits in iter_line_blocks(self, self._max_line_bytes):  # type: ignore[arg-type]  # only read()
+        for lines, fits in iter_line_blocks(self, self._max_line_bytes):
             if fits:
                 lines = [line for line in map(bytes.strip, lines) if line]
                 if not lines:

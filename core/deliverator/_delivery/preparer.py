@@ -128,6 +128,7 @@ class Preparer:
         the source was read to its end (False: the coordinator stopped taking them)."""
         general = self._refused_record
         self._refused.append(general(first))
+        plain = _plain_event
         rest_in_blocks = getattr(source, "rest_in_blocks", None) if self._refuse_in_blocks else None
         if rest_in_blocks is not None:
             return self._refuse_chunks(rest_in_blocks(), refusal)
@@ -141,14 +142,7 @@ class Preparer:
                 value = loads(raw)
             except Exception:  # not JSON, or anything else: the general path says what it is
                 value = None
-            if (
-                type(value) is dict
-                and "type" in value
-                and record.refused is None
-                and record.entry_id is None
-                and record.index is not None
-                and (len(raw) <= SHALLOW_BYTES or raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH)
-            ):
+            if record.refused is None and record.entry_id is None and record.index is not None and plain(value, raw):
                 message_id = value.get("messageId")
                 refused: RefusedRecord = (record, message_id if type(message_id) is str else None, raw, None, True)
             else:
@@ -168,13 +162,14 @@ class Preparer:
         outcome_template, dead_template = templates.outcome, templates.dead_letter
         loads, dumps = orjson.loads, orjson.dumps
         general = self._refused_record
+        plain = _plain_event
         for part in parts:
-            if type(part) is SourceRecord:  # a line too long to keep
+            if isinstance(part, SourceRecord):  # a line too long to keep
                 self._refused.append(general(part))
                 if len(self._refused) >= REFUSED_BLOCK and not self._hand_over(refusal):
                     return False
                 continue
-            all_indices, all_lines = part  # type: ignore[misc]  # a LineBlock
+            all_indices, all_lines = part
             for start in range(0, len(all_lines), REFUSED_BLOCK):
                 indices: list[int] = []
                 results: list[bytes] = []
@@ -185,11 +180,7 @@ class Preparer:
                         value = loads(raw)
                     except Exception:
                         value = None
-                    if (
-                        type(value) is dict
-                        and "type" in value
-                        and (len(raw) <= SHALLOW_BYTES or raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH)
-                    ):
+                    if plain(value, raw):
                         message_id = value.get("messageId")
                         indices.append(index)
                         results.append(
@@ -311,3 +302,14 @@ class Preparer:
         for batch in self._add(Item(record, message_id, raw, payload, encoded, origin), self._now()):
             if not self._dispatch(batch, wait_for_room=True):
                 self._channels.results.put(Unsent(batch))
+
+
+def _plain_event(value: object, raw: bytes) -> bool:
+    """Whether a parsed line is what ``decode_input`` passes through unchanged: a JSON object
+    with a ``type`` (so not a dead letter) whose line is too short, or has too few brackets,
+    to be nested deeper than ``MAX_DEPTH``."""
+    return (
+        type(value) is dict
+        and "type" in value
+        and (len(raw) <= SHALLOW_BYTES or raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH)
+    )

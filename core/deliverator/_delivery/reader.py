@@ -8,14 +8,23 @@ the queue's ``enqueue`` (a line at a time); the events those lines hold are chec
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import IO, Final
+from typing import Final, Protocol
 
 _OVERSIZE_PREVIEW: Final = 1024
 
 _CHUNK: Final = 1 << 20
 
 
-def iter_line_blocks(source: IO[bytes], limit: int) -> Iterator[tuple[list[bytes], bool]]:
+class Readable(Protocol):
+    """What lines are read from: anything with a binary ``read`` (a file, standard input, a
+    source that counts what it reads)."""
+
+    def read(self, size: int, /) -> bytes:
+        """Up to ``size`` bytes; empty at the end."""
+        ...
+
+
+def iter_line_blocks(source: Readable, limit: int) -> Iterator[tuple[list[bytes], bool]]:
     """Yield the lines of ``source`` read in large chunks, as (lines, fit) pairs: the lines that
     end in one chunk (``fit=True``), or one line longer than ``limit`` bytes as its first KiB
     (``fit=False``), skipped to its end so that one huge line cannot exhaust memory.
@@ -70,7 +79,7 @@ def _split_at_oversize(lines: list[bytes], limit: int) -> Iterator[tuple[list[by
         yield run, True
 
 
-def iter_lines(source: IO[bytes], limit: int) -> Iterator[tuple[bytes, bool]]:
+def iter_lines(source: Readable, limit: int) -> Iterator[tuple[bytes, bool]]:
     """:func:`iter_line_blocks` a line at a time: (line, fits) pairs."""
     for lines, fits in iter_line_blocks(source, limit):
         for line in lines:

@@ -134,7 +134,7 @@ class OutcomeRecorder:
         summary.failures_by_type[errortype] += count
         summary.unsent_failures_by_type[errortype] += count
         rendered = block.rendered
-        if rendered is not None and rendered.indices:
+        if rendered is not None:  # never empty: the preparer hands over None instead
             self._sink.add_block(rendered)
         if not block.records:
             return
